@@ -1,0 +1,37 @@
+# Reply Assist. `make run` installs and starts the demo server; `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export REPLYASSIST_HOME ?= $(CURDIR)/instance
+
+.PHONY: install run test bench-relevance bench-latency clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when requirements.txt changes.
+$(VENV)/.installed: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/flask --app server demo
+	@echo "Reply Assist on http://$(HOST):$(PORT)/api/v1/health (Ctrl-C stops it)"
+	REPLYASSIST_DEMO=1 $(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call server:create_app
+
+test: install
+	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir . $(PYTEST_ARGS)
+
+# Relevance on the ABCD dev split (needs ../shared); see bench/README.md for the rest.
+bench-relevance: install
+	$(BIN)/python bench/relevance.py --pack ../shared/datasets/abcd/policies.jsonl --eval ../shared/datasets/abcd/eval_dev.jsonl
+
+bench-latency: install
+	$(BIN)/python bench/latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""The search index: schema, analysis, indexing and searching (no Flask here)."""

@@ -1,0 +1,85 @@
+"""The Whoosh schema: one document per snippet and language, one field set per language.
+
+Giving each language its own ``title_xx``/``body_xx`` fields lets each use its own analyzer
+and makes the language filter free: an Italian query only touches Italian fields. Languages
+without dedicated analysis share the generic ``xx`` field set.
+"""
+from __future__ import annotations
+
+from whoosh.fields import ID, KEYWORD, TEXT, Schema
+
+from index.analyzers import SUPPORTED_LANGUAGES, analyzer_for, field_language
+
+FIELD_LANGUAGES = (*SUPPORTED_LANGUAGES, "xx")
+
+# Relative weights of the fields when ranking (title > tags > body), used by both the suggest
+# scorer and manual search. Tuned on ABCD dev (bench/relevance.py).
+TITLE_BOOST = 3.0
+TAGS_BOOST = 1.5
+BODY_BOOST = 1.0
+
+
+def title_field(lang: str) -> str:
+    """The title field holding text of this language."""
+    return f"title_{field_language(lang)}"
+
+
+def body_field(lang: str) -> str:
+    """The body field holding text of this language."""
+    return f"body_{field_language(lang)}"
+
+
+def build_schema() -> Schema:
+    """The schema every index of this project is created with."""
+    fields = {
+        "doc_id": ID(unique=True, stored=True),  # "<key>#<language>"
+        "key": ID(stored=True),
+        "kind": ID(stored=True),
+        "language": ID(stored=True),
+        # "1" on the document in the snippet's default language: the fallback when the
+        # ticket's language has no translation.
+        "is_default": ID(stored=True),
+        # Every language the snippet exists in, so the fallback can skip translated snippets.
+        "langs": KEYWORD(stored=True, commas=True),
+        "tags": KEYWORD(stored=True, commas=True, lowercase=True),  # exact, for the tag filter
+        # The same tags as words (English analysis: tags are labels written in English), so a
+        # ticket saying "cancelled" meets the tag "cancellation".
+        "tag_terms": TEXT(analyzer=analyzer_for("en")),
+        "policies": KEYWORD(stored=True, commas=True),
+        # Only on the one state document: the store's data version the index reflects.
+        "data_version": ID(stored=True),
+    }
+    for lang in FIELD_LANGUAGES:
+        analyzer = analyzer_for("generic" if lang == "xx" else lang)
+        fields[f"title_{lang}"] = TEXT(analyzer=analyzer, stored=True)
+        fields[f"body_{lang}"] = TEXT(analyzer=analyzer, stored=True)
+    return Schema(**fields)
+
+
+STATE_DOC_ID = "__state__"
+
+
+def state_document(data_version: int) -> dict:
+    """The document recording which store version the index reflects (never a search hit)."""
+    return {"doc_id": STATE_DOC_ID, "kind": "state", "data_version": str(data_version)}
+
+
+def documents_for(snippet: dict) -> list[dict]:
+    """The index documents of one snippet, one per language it is written in."""
+    langs = sorted(snippet["texts"])
+    docs = []
+    for lang, text in snippet["texts"].items():
+        docs.append({
+            "doc_id": f"{snippet['key']}#{lang}",
+            "key": snippet["key"],
+            "kind": snippet["kind"],
+            "language": lang,
+            "is_default": "1" if lang == snippet["default_language"] else "0",
+            "langs": ",".join(langs),
+            "tags": ",".join(snippet.get("tags") or []),
+            "tag_terms": " ".join(snippet.get("tags") or []).replace("-", " ").replace("_", " "),
+            "policies": ",".join(snippet.get("policies") or []),
+            title_field(lang): text["title"],
+            body_field(lang): text["body"],
+        })
+    return docs

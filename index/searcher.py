@@ -1,0 +1,384 @@
+"""Reading the index: ranked suggestions for a ticket, and manual search with highlights.
+
+Suggestions score the *whole* ticket, because dropping terms to save time costs relevance
+(../shared/notes/whoosh.md: hit@1 0.73 → 0.39-0.56). Whoosh's own matchers walk every posting
+in pure Python for each query (1.5 s for a ticket over 10k snippets), so the suggest path reads
+each term's postings from Whoosh once, keeps them as numpy arrays for as long as the index is
+unchanged, and scores BM25 per field with array arithmetic. Stage one scores every document
+that shares a term with the ticket; stage two re-ranks the best candidates with what needs
+per-document work (how much of the ticket a candidate covers).
+
+One ``_View`` belongs to one opened Whoosh searcher. When another writer (this process or
+another) commits, the view is replaced: ``Searcher.refresh()`` is broken in Whoosh-Reloaded.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from whoosh import highlight, query
+
+from index.analyzers import analyze
+from index.errors import IndexUnavailable
+from index.indexer import open_index
+from index.schema import (BODY_BOOST, FIELD_LANGUAGES, TAGS_BOOST, TITLE_BOOST, body_field,
+                          title_field)
+
+# BM25 parameters per field: (boost, b). k1 is shared. Titles are short, so their length
+# says little (low b); bodies vary from two lines to two pages.
+K1 = 1.2
+CANDIDATES = 50  # stage one keeps this many per kind for stage two
+COVERAGE_WEIGHT = 0.5  # stage two: how much covering more of the ticket's weight counts
+LINK_TO_POLICY = 0.5  # share of a reply's score a policy it applies receives
+LINK_TO_REPLY = 0.3  # share of a policy's score the replies applying it receive
+MAX_QUERY_TERMS = 400  # distinct terms kept from one ticket (in order of first appearance)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A suggested snippet in one language."""
+
+    key: str
+    kind: str
+    language: str
+    score: float
+    matched_terms: tuple[str, ...] = ()
+    fallback: bool = False  # True when shown in its default language for lack of a translation
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A manual-search result with highlighted fragments."""
+
+    key: str
+    kind: str
+    language: str
+    score: float
+    title: str
+    tags: tuple[str, ...]
+    # Each fragment is a list of (text, is_match) segments, so clients can mark matches
+    # without ever parsing HTML.
+    title_fragments: list = field(default_factory=list)
+    body_fragments: list = field(default_factory=list)
+
+
+class _SegmentsFormatter(highlight.Formatter):
+    """Formats highlights as lists of ``(text, is_match)`` segments instead of HTML."""
+
+    def format_fragment(self, fragment, replace=False):
+        segments, index, text = [], fragment.startchar, fragment.text
+        for token in fragment.matches:
+            if token.startchar < index:
+                continue
+            if token.startchar > index:
+                segments.append((text[index:token.startchar], False))
+            segments.append((text[token.startchar:token.endchar], True))
+            index = token.endchar
+        if index < fragment.endchar:
+            segments.append((text[index:fragment.endchar], False))
+        return segments
+
+    def format(self, fragments, replace=False):
+        return [self.format_fragment(f) for f in fragments]
+
+
+class _View:
+    """Arrays derived from one opened searcher, built lazily and kept until it goes stale."""
+
+    def __init__(self, ix) -> None:
+        self.searcher = ix.searcher()
+        self.size = self.searcher.doc_count_all()
+        self.leaves = [(s.reader(), offset) for s, offset in self.searcher.leaf_searchers()]
+        self.lock = threading.Lock()  # Whoosh readers share file handles: one reader at a time
+        self._postings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._lengths: dict[str, np.ndarray] = {}
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self._stored: dict[int, dict] = {}
+        self._field_totals: dict[str, float] = {}
+        self.languages = self._lexicon("language")
+
+    def close(self) -> None:
+        self.searcher.close()
+
+    def _lexicon(self, fieldname: str) -> list[str]:
+        with self.lock:
+            return [t.decode() if isinstance(t, bytes) else t
+                    for t in self.searcher.reader().lexicon(fieldname)]
+
+    def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Document numbers (sorted) and term frequencies of one term in one field."""
+        cached = self._postings.get((fieldname, term))
+        if cached is not None:
+            return cached
+        ids, freqs = [], []
+        with self.lock:
+            for reader, offset in self.leaves:
+                if (fieldname, term) not in reader:
+                    continue
+                m = reader.postings(fieldname, term)
+                while m.is_active():
+                    ids.append(m.id() + offset)
+                    freqs.append(m.weight())
+                    m.next()
+        result = (np.asarray(ids, dtype=np.int64), np.asarray(freqs, dtype=np.float32))
+        self._postings[(fieldname, term)] = result
+        return result
+
+    def mask(self, fieldname: str, term: str) -> np.ndarray:
+        """A boolean array: which documents carry this (exact) term."""
+        cached = self._masks.get((fieldname, term))
+        if cached is None:
+            cached = np.zeros(self.size, dtype=bool)
+            cached[self.postings(fieldname, term)[0]] = True
+            self._masks[(fieldname, term)] = cached
+        return cached
+
+    def lengths(self, fieldname: str, ids: np.ndarray) -> np.ndarray:
+        """Field lengths (in tokens) of the given documents, read once and remembered."""
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            lengths = self._lengths[fieldname] = np.full(self.size, -1, dtype=np.float32)
+        wanted = ids[lengths[ids] < 0]
+        if len(wanted):
+            with self.lock:
+                for docnum in wanted.tolist():
+                    lengths[docnum] = self._doc_length(int(docnum), fieldname)
+        return lengths[ids]
+
+    def _doc_length(self, docnum: int, fieldname: str) -> float:
+        for reader, offset in reversed(self.leaves):
+            if docnum >= offset:
+                return float(reader.doc_field_length(docnum - offset, fieldname))
+        return 0.0
+
+    def field_total(self, fieldname: str) -> float:
+        """Total tokens of a field over the index."""
+        total = self._field_totals.get(fieldname)
+        if total is None:
+            with self.lock:
+                total = self._field_totals[fieldname] = float(self.searcher.field_length(fieldname))
+        return total
+
+    def stored(self, docnum: int) -> dict:
+        """A document's stored fields."""
+        doc = self._stored.get(docnum)
+        if doc is None:
+            with self.lock:
+                doc = self._stored[docnum] = self.searcher.stored_fields(docnum)
+        return doc
+
+
+def query_weights(language: str, text: str) -> dict[str, float]:
+    """The ticket's analysed terms with their weights (a repeated word counts, sub-linearly)."""
+    counts = Counter(analyze(language, text))
+    items = list(counts.items())[:MAX_QUERY_TERMS]
+    return {term: 1.0 + math.log(n) for term, n in items}
+
+
+class SnippetSearcher:
+    """Thread-safe access to the current state of one on-disk index."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._ix = None
+        self._view: _View | None = None
+
+    def close(self) -> None:
+        """Release the open searcher."""
+        with self._lock:
+            if self._view:
+                self._view.close()
+            self._view = self._ix = None
+
+    def view(self) -> _View:
+        """The view of the latest committed index, reopened if a writer changed it."""
+        with self._lock:
+            if self._ix is None:
+                self._ix = open_index(self.path)
+            view = self._view
+            if view is not None:
+                try:
+                    fresh = view.searcher.up_to_date()
+                except Exception:  # the index directory was replaced or removed
+                    fresh = False
+                if fresh:
+                    return view
+                view.close()
+                self._view = None
+            try:
+                self._view = _View(self._ix)
+            except Exception as exc:
+                self._ix = None
+                raise IndexUnavailable(f"cannot open the index in {self.path}: {exc}") from exc
+            return self._view
+
+    def generation(self) -> int:
+        """An id of the index state the next query sees (for caches keyed on it)."""
+        return self.view().searcher.reader().generation()
+
+    # -- suggestions ----------------------------------------------------------------------
+    def _score(self, view: _View, lang: str, weights: dict[str, float],
+               allowed: np.ndarray, scores: np.ndarray) -> None:
+        """Add BM25 scores of the ticket's terms in one language's fields to ``scores``."""
+        n_docs = max(int(allowed.sum()), 1)
+        fields = [(title_field(lang), TITLE_BOOST, 0.3), (body_field(lang), BODY_BOOST, 0.75),
+                  ("tag_terms", TAGS_BOOST, 0.0)]
+        for fieldname, boost, b in fields:
+            avg = max(view.field_total(fieldname) / n_docs, 1.0)
+            for term, qweight in weights.items():
+                ids, tf = view.postings(fieldname, term)
+                if not len(ids):
+                    continue
+                ids_ok = allowed[ids]
+                if not ids_ok.any():
+                    continue
+                ids, tf = ids[ids_ok], tf[ids_ok]
+                df = len(ids)
+                idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+                norm = K1 * (1.0 - b + b * view.lengths(fieldname, ids) / avg) if b else K1
+                scores[ids] += (qweight * boost * idf) * tf * (K1 + 1.0) / (tf + norm)
+
+    def suggest(self, text: str, language: str, *, kinds: tuple[str, ...] = ("policy", "reply"),
+                limit: int = 5) -> dict[str, list[Hit]]:
+        """The best snippets of each kind for a ticket's text, in ``language`` where possible.
+
+        Snippets without a text in ``language`` compete in their default language.
+        """
+        view = self.view()
+        result: dict[str, list[Hit]] = {kind: [] for kind in kinds}
+        if view.size == 0:
+            return result
+        scores = np.zeros(view.size, dtype=np.float32)
+        in_lang = view.mask("language", language)
+        terms_by_lang: dict[str, dict[str, float]] = {}
+        if in_lang.any():
+            terms_by_lang[language] = query_weights(language, text)
+            self._score(view, language, terms_by_lang[language], in_lang, scores)
+        # Fallback: the default-language document of every snippet lacking this language.
+        fallback = view.mask("is_default", "1") & ~view.mask("langs", language)
+        for other in view.languages:
+            allowed = fallback & view.mask("language", other)
+            if other != language and allowed.any():
+                terms_by_lang[other] = query_weights(other, text)
+                self._score(view, other, terms_by_lang[other], allowed, scores)
+        allowed = in_lang | fallback
+        # Stage two, per kind, on the best candidates only.
+        ranked = {kind: self._rank(view, scores, view.mask("kind", kind) & allowed, terms_by_lang, language)
+                  for kind in ("policy", "reply")}
+        self._link(view, ranked, allowed, language)
+        for kind in kinds:
+            hits = sorted(ranked[kind].values(), key=lambda h: (-h.score, h.key))
+            result[kind] = [h for h in hits if h.score > 0][:limit]
+        return result
+
+    def _rank(self, view: _View, scores: np.ndarray, kind_mask: np.ndarray,
+              terms_by_lang: dict[str, dict[str, float]], language: str) -> dict[int, Hit]:
+        """The best candidates of one kind, re-scored by how much of the ticket they cover."""
+        kind_scores = np.where(kind_mask, scores, 0.0)
+        positive = int(np.count_nonzero(kind_scores))
+        if not positive:
+            return {}
+        keep = min(CANDIDATES, positive)
+        candidates = np.argpartition(-kind_scores, keep - 1)[:keep]
+        ranked = {}
+        for docnum in candidates.tolist():
+            ranked[docnum] = self._hit(view, docnum, float(kind_scores[docnum]), terms_by_lang, language)
+        return ranked
+
+    def _hit(self, view: _View, docnum: int, base: float, terms_by_lang: dict[str, dict[str, float]],
+             language: str) -> Hit:
+        doc = view.stored(docnum)
+        weights = terms_by_lang.get(doc["language"], {})
+        matched = self._matched_terms(view, doc["language"], weights, docnum)
+        coverage = sum(weights[t] for t in matched) / (sum(weights.values()) or 1.0)
+        return Hit(key=doc["key"], kind=doc["kind"], language=doc["language"],
+                   score=round(base * (1.0 + COVERAGE_WEIGHT * coverage), 4),
+                   matched_terms=tuple(matched), fallback=doc["language"] != language)
+
+    def _link(self, view: _View, ranked: dict[str, dict[int, Hit]], allowed: np.ndarray,
+              language: str) -> None:
+        """Let replies and the policies they apply lift each other.
+
+        A reply that fits the ticket is evidence for its policies (and the only evidence when
+        the ticket's language has replies but no policy text), and a fitting policy is
+        evidence for the replies that apply it.
+        """
+        policies = ranked["policy"]
+        by_key = {hit.key: hit for hit in policies.values()}
+        lift: dict[int, float] = {}
+        for docnum, reply in ranked["reply"].items():
+            linked = [k for k in view.stored(docnum).get("policies", "").split(",") if k]
+            best_policy = max((by_key[k].score for k in linked if k in by_key), default=0.0)
+            if best_policy:
+                ranked["reply"][docnum] = replace(reply, score=round(reply.score + LINK_TO_REPLY * best_policy, 4))
+            for key in linked:
+                for pdoc in view.postings("key", key)[0].tolist():
+                    if allowed[pdoc] and view.stored(pdoc)["kind"] == "policy":
+                        lift[pdoc] = max(lift.get(pdoc, 0.0), reply.score)
+        for pdoc, score in lift.items():
+            hit = policies.get(pdoc)
+            if hit is None:
+                doc = view.stored(pdoc)
+                hit = Hit(key=doc["key"], kind="policy", language=doc["language"], score=0.0,
+                          fallback=doc["language"] != language)
+            policies[pdoc] = replace(hit, score=round(hit.score + LINK_TO_POLICY * score, 4))
+
+    @staticmethod
+    def _matched_terms(view: _View, lang: str, weights: dict[str, float], docnum: int) -> list[str]:
+        matched = []
+        for term in weights:
+            for fieldname in (title_field(lang), body_field(lang), "tag_terms"):
+                ids = view.postings(fieldname, term)[0]
+                i = int(np.searchsorted(ids, docnum))
+                if i < len(ids) and ids[i] == docnum:
+                    matched.append(term)
+                    break
+        return matched
+
+    # -- manual search --------------------------------------------------------------------
+    def search(self, text: str, *, language: str | None = None, kind: str | None = None,
+               tag: str | None = None, limit: int = 10) -> list[SearchHit]:
+        """Snippets matching a typed query (plain words, never query syntax), best first."""
+        view = self.view()
+        languages = [language] if language else view.languages
+        clauses = []
+        for lang in languages:
+            for term in dict.fromkeys(analyze(lang, text)):
+                clauses.append(query.Term(title_field(lang), term, boost=TITLE_BOOST))
+                clauses.append(query.Term(body_field(lang), term, boost=BODY_BOOST))
+        if not clauses:
+            return []
+        filters = [query.Term("kind", kind)] if kind else []
+        if tag:
+            filters.append(query.Term("tags", tag.lower()))
+        if language:
+            filters.append(query.Term("language", language))
+        # scale: documents matching more of the words rank higher (coordination).
+        q = query.Or(clauses, scale=0.9)
+        with view.lock:
+            results = view.searcher.search(q, limit=limit,
+                                           filter=query.And(filters) if filters else None)
+            results.formatter = _SegmentsFormatter()
+            results.fragmenter = highlight.ContextFragmenter(maxchars=160, surround=40)
+            hits = []
+            for hit in results:
+                lang = hit["language"]
+                title_text = hit.get(title_field(lang), "")
+                body_text = hit.get(body_field(lang), "")
+                hits.append(SearchHit(
+                    key=hit["key"], kind=hit["kind"], language=lang,
+                    score=round(float(hit.score), 4), title=title_text,
+                    tags=tuple(t for t in hit.get("tags", "").split(",") if t),
+                    title_fragments=_highlight(hit, title_field(lang), title_text, top=1),
+                    body_fragments=_highlight(hit, body_field(lang), body_text, top=2)))
+        return hits
+
+
+def _highlight(hit, fieldname: str, text: str, top: int) -> list:
+    fragments = hit.highlights(fieldname, text=text, top=top)
+    return [[list(segment) for segment in fragment] for fragment in fragments or []]

@@ -1,0 +1,27 @@
+"""Reply Assist: the policies and replies that fit a support ticket, served to the helpdesk."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: config, store, index, API blueprints, commands."""
+    from server import api, cli, config, db, errors, indexing
+    from server.snippets.routes import bp as snippets_bp
+    from server.suggest.routes import bp as suggest_bp
+
+    app = Flask(__name__, instance_relative_config=False)
+    config.load(app, test_config)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    errors.init_app(app)
+    db.init_app(app)
+    indexing.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(snippets_bp)
+    app.register_blueprint(suggest_bp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,151 @@
+"""Command line: ``flask --app server index|pack|offers|users|demo ...``."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from marshmallow import ValidationError
+from tqdm import tqdm
+
+from server import auth
+from server.db import open_store
+from server.errors import ApiError
+from server.indexing import rebuild_index
+from server.offers.schemas import offers_schema
+from server.offers.service import save_offers
+from server.packs.service import export_pack, import_records, read_packs
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "index" / "demo"
+DEMO_AGENT = "demo-agent"
+
+index_cli = AppGroup("index", help="Manage the search index.")
+pack_cli = AppGroup("pack", help="Import and export knowledge packs (JSON Lines).")
+offers_cli = AppGroup("offers", help="Manage goodwill offers.")
+users_cli = AppGroup("users", help="Manage users and their API tokens.")
+
+
+def _store():
+    return open_store(current_app.config["DATABASE"])
+
+
+@index_cli.command("rebuild")
+def rebuild_command() -> None:
+    """Rebuild the search index from the store."""
+    bar = tqdm(unit="snippet", desc="indexing", file=sys.stderr)
+    count = rebuild_index(current_app, progress=bar.update, start=lambda total: setattr(bar, "total", total) or bar.refresh())
+    bar.close()
+    click.echo(f"indexed {count} documents")
+
+
+def import_pack_files(files: list[str], actor: str = "cli") -> dict[str, int]:
+    """Validate packs, then import all of them or nothing; raises ClickException on errors."""
+    store = _store()
+    try:
+        report = read_packs(files, store)
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        if report.errors:
+            for error in report.errors:
+                click.echo(f"error: {error}", err=True)
+            raise click.ClickException(f"{len(report.errors)} invalid line(s); nothing was imported.")
+        return import_records(store, report.records, actor)
+    finally:
+        store.conn.close()
+
+
+@pack_cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def pack_import_command(files: tuple[str, ...]) -> None:
+    """Validate every line of FILES, then upsert all snippets by key (all or nothing)."""
+    counts = import_pack_files(list(files))
+    click.echo("imported: {created} created, {updated} updated, {unchanged} unchanged".format(**counts))
+
+
+@pack_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--include-archived", is_flag=True, help="Also export archived snippets.")
+def pack_export_command(file: str, include_archived: bool) -> None:
+    """Write every snippet to FILE in the knowledge-pack format."""
+    store = _store()
+    try:
+        count = export_pack(store, file, include_archived)
+    finally:
+        store.conn.close()
+    click.echo(f"exported {count} snippets to {file}")
+
+
+def import_offer_file(file: str) -> dict[str, int]:
+    """Validate an offers.json file and upsert its offers; raises ClickException if invalid."""
+    try:
+        data = json.loads(Path(file).read_text(encoding="utf-8"))
+        offers = offers_schema.load(data if isinstance(data, list) else [data])
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{file} is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+    except ValidationError as exc:
+        raise click.ClickException(f"{file} is not a valid offers file: {exc.messages}") from exc
+    store = _store()
+    try:
+        return save_offers(store, offers)
+    finally:
+        store.conn.close()
+
+
+@offers_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def offers_import_command(file: str) -> None:
+    """Load goodwill offers from a JSON file (a list of offers), upserting by key."""
+    counts = import_offer_file(file)
+    click.echo("offers: {created} created, {updated} updated".format(**counts))
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(auth.ROLES), default="agent", show_default=True)
+def users_create_command(name: str, role: str) -> None:
+    """Create a user; the new API token is printed alone on the last line."""
+    store = _store()
+    try:
+        token = auth.create_user(store, name, role)
+    except ApiError as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        store.conn.close()
+    click.echo(f"created {role} {name!r}; API token (shown once):")
+    click.echo(token)
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load the demo store if the database is empty, and print the demo agent's token."""
+    store = _store()
+    try:
+        empty = store.count_snippets() == 0
+    finally:
+        store.conn.close()
+    if empty:
+        offers = import_offer_file(str(DEMO_DIR / "offers.json"))
+        counts = import_pack_files([str(DEMO_DIR / "policies.jsonl"), str(DEMO_DIR / "replies.jsonl")], actor="demo")
+        click.echo(f"demo store loaded: {counts['created']} snippets, {offers['created']} offers")
+    token_file = Path(current_app.config["HOME"]) / "demo-agent.token"
+    store = _store()
+    try:
+        if store.get_user(DEMO_AGENT) is None or not token_file.exists():
+            token = (auth.create_user(store, DEMO_AGENT, "agent") if store.get_user(DEMO_AGENT) is None
+                     else auth.rotate_token(store, DEMO_AGENT))
+            token_file.write_text(token + "\n")
+            token_file.chmod(0o600)
+    finally:
+        store.conn.close()
+    click.echo(f"demo agent token (also in {token_file}):")
+    click.echo(token_file.read_text().strip())
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    for command in (index_cli, pack_cli, offers_cli, users_cli, demo_command):
+        app.cli.add_command(command)

@@ -1,0 +1,323 @@
+"""The store of record: SQLite in WAL mode, versioned migrations, and every SQL statement.
+
+All SQL lives in this module so that another database (PostgreSQL) can be added by writing a
+second ``Store`` without touching the services. Services receive a ``Store`` and call its
+methods with plain data; they never see a cursor.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import Flask, current_app, g
+
+# Each migration runs once, in order, inside a transaction. Append; never edit a shipped one.
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, """
+    CREATE TABLE snippets (
+        id                INTEGER PRIMARY KEY,
+        key               TEXT NOT NULL UNIQUE,
+        kind              TEXT NOT NULL CHECK (kind IN ('policy', 'reply')),
+        default_language  TEXT NOT NULL,
+        texts             TEXT NOT NULL,            -- JSON {language: {title, body}}
+        tags              TEXT NOT NULL DEFAULT '[]',
+        policies          TEXT NOT NULL DEFAULT '[]',
+        offer             TEXT,
+        when_json         TEXT NOT NULL DEFAULT '{}',
+        fields            TEXT NOT NULL DEFAULT '{}',
+        status            TEXT NOT NULL DEFAULT 'published'
+                          CHECK (status IN ('draft', 'published', 'archived')),
+        owner             TEXT,
+        verified_by       TEXT,
+        verified_at       TEXT,
+        verify_every_days INTEGER,
+        version           INTEGER NOT NULL,
+        created_at        TEXT NOT NULL,
+        updated_at        TEXT NOT NULL,
+        updated_by        TEXT
+    );
+    CREATE INDEX snippets_kind_status ON snippets (kind, status);
+    CREATE TABLE snippet_versions (
+        snippet_id  INTEGER NOT NULL REFERENCES snippets (id),
+        version     INTEGER NOT NULL,
+        action      TEXT NOT NULL,
+        snapshot    TEXT NOT NULL,                  -- JSON of every editable field
+        changed_by  TEXT,
+        changed_at  TEXT NOT NULL,
+        PRIMARY KEY (snippet_id, version)
+    );
+    CREATE TABLE users (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        role        TEXT NOT NULL CHECK (role IN ('agent', 'manager', 'admin')),
+        token_hash  TEXT NOT NULL UNIQUE,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE offers (
+        key         TEXT PRIMARY KEY,
+        data        TEXT NOT NULL,                  -- JSON, as in offers.json
+        updated_at  TEXT NOT NULL
+    );
+    -- data_version counts snippet writes; the index stores the value it was built from, so
+    -- start-up can tell an index that missed (or ran ahead of) a write and rebuild it.
+    CREATE TABLE meta (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+    );
+    INSERT INTO meta VALUES ('data_version', '0');
+    """),
+]
+
+# Columns holding JSON, with the Python value an empty one stands for.
+_JSON_COLUMNS = {"texts": dict, "tags": list, "policies": list, "when_json": dict, "fields": dict}
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration into statements (executescript would commit mid-transaction)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in a migration: {pending.strip()[:60]}")
+
+
+def utcnow() -> str:
+    """The current UTC time as ISO 8601 with seconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open a connection configured for this project (WAL, foreign keys, busy timeout)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the lock up
+    # front and waits (busy_timeout) instead of failing half-way through a transaction.
+    conn = sqlite3.connect(path, timeout=15, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 15000")
+    return conn
+
+
+def _snippet_from_row(row: sqlite3.Row) -> dict:
+    data = dict(row)
+    for column, empty in _JSON_COLUMNS.items():
+        data[column] = json.loads(data[column]) if data[column] else empty()
+    data["when"] = data.pop("when_json")
+    return data
+
+
+class Store:
+    """Every query the services need, over one SQLite connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # -- transactions and migrations -------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """Run a block in one write transaction: all of it is stored, or none."""
+        if self.conn.in_transaction:  # nested: the outer block owns commit and rollback
+            yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations not yet applied; return their versions."""
+        with self.transaction():
+            self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                              "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            done = {r[0] for r in self.conn.execute("SELECT version FROM schema_migrations")}
+            applied = []
+            for version, sql in MIGRATIONS:
+                if version in done:
+                    continue
+                for statement in _statements(sql):
+                    self.conn.execute(statement)
+                self.conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, utcnow()))
+                applied.append(version)
+        return applied
+
+    def schema_version(self) -> int:
+        """The highest migration applied."""
+        return self.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+
+    # -- snippets --------------------------------------------------------------------------
+    _SNIPPET_COLUMNS = ("key", "kind", "default_language", "texts", "tags", "policies", "offer",
+                        "when_json", "fields", "status", "owner", "verified_by", "verified_at",
+                        "verify_every_days", "version", "updated_at", "updated_by")
+
+    @staticmethod
+    def _snippet_params(data: dict) -> list:
+        row = dict(data, when_json=data.get("when") or {})
+        return [json.dumps(row[c], ensure_ascii=False) if c in _JSON_COLUMNS else row.get(c)
+                for c in Store._SNIPPET_COLUMNS]
+
+    def count_snippets(self) -> int:
+        """How many snippets exist, in any status."""
+        return self.conn.execute("SELECT count(*) FROM snippets").fetchone()[0]
+
+    def get_snippet(self, key: str) -> dict | None:
+        """One snippet by key, or None."""
+        row = self.conn.execute("SELECT * FROM snippets WHERE key = ?", (key,)).fetchone()
+        return _snippet_from_row(row) if row else None
+
+    def get_snippets(self, keys: list[str]) -> dict[str, dict]:
+        """Snippets by key, as {key: snippet}; unknown keys are left out."""
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        rows = self.conn.execute(f"SELECT * FROM snippets WHERE key IN ({marks})", keys)
+        return {row["key"]: _snippet_from_row(row) for row in rows}
+
+    def list_snippets(self, *, kind: str | None = None, status: str | None = None,
+                      tag: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+        """A page of snippets ordered by key, and the total matching the filters."""
+        where, params = ["1 = 1"], []
+        if kind:
+            where.append("kind = ?")
+            params.append(kind)
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        if tag:
+            where.append("EXISTS (SELECT 1 FROM json_each(snippets.tags) WHERE value = ?)")
+            params.append(tag)
+        clause = " AND ".join(where)
+        total = self.conn.execute(f"SELECT count(*) FROM snippets WHERE {clause}", params).fetchone()[0]
+        rows = self.conn.execute(f"SELECT * FROM snippets WHERE {clause} ORDER BY key LIMIT ? OFFSET ?",
+                                 [*params, limit, offset])
+        return [_snippet_from_row(r) for r in rows], total
+
+    def iter_snippets(self, status: str | None = None) -> Iterator[dict]:
+        """Every snippet (optionally of one status), ordered by key."""
+        sql, params = "SELECT * FROM snippets", ()
+        if status:
+            sql, params = sql + " WHERE status = ?", (status,)
+        for row in self.conn.execute(sql + " ORDER BY key", params).fetchall():
+            yield _snippet_from_row(row)
+
+    def insert_snippet(self, data: dict) -> int:
+        """Insert a snippet row; return its id."""
+        cols = [*self._SNIPPET_COLUMNS, "created_at"]
+        params = [*self._snippet_params(data), data["updated_at"]]
+        cur = self.conn.execute(
+            f"INSERT INTO snippets ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", params)
+        return cur.lastrowid
+
+    def update_snippet(self, snippet_id: int, data: dict) -> None:
+        """Overwrite a snippet row's editable columns."""
+        sets = ", ".join(f"{c} = ?" for c in self._SNIPPET_COLUMNS)
+        self.conn.execute(f"UPDATE snippets SET {sets} WHERE id = ?",
+                          [*self._snippet_params(data), snippet_id])
+
+    def add_version(self, snippet_id: int, version: int, action: str, snapshot: dict,
+                    changed_by: str | None, changed_at: str) -> None:
+        """Append a version to a snippet's history."""
+        self.conn.execute(
+            "INSERT INTO snippet_versions VALUES (?, ?, ?, ?, ?, ?)",
+            (snippet_id, version, action, json.dumps(snapshot, ensure_ascii=False), changed_by, changed_at))
+
+    def list_versions(self, snippet_id: int) -> list[dict]:
+        """A snippet's history, newest first."""
+        rows = self.conn.execute(
+            "SELECT version, action, snapshot, changed_by, changed_at FROM snippet_versions "
+            "WHERE snippet_id = ? ORDER BY version DESC", (snippet_id,))
+        return [dict(r, snapshot=json.loads(r["snapshot"])) for r in rows]
+
+    def get_version(self, snippet_id: int, version: int) -> dict | None:
+        """One version of a snippet, or None."""
+        row = self.conn.execute(
+            "SELECT version, action, snapshot, changed_by, changed_at FROM snippet_versions "
+            "WHERE snippet_id = ? AND version = ?", (snippet_id, version)).fetchone()
+        return dict(row, snapshot=json.loads(row["snapshot"])) if row else None
+
+    def bump_data_version(self) -> int:
+        """Count one more snippet write; return the new data version."""
+        self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'")
+        return self.data_version()
+
+    def data_version(self) -> int:
+        """How many snippet writes the store has seen."""
+        return int(self.conn.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()[0])
+
+    # -- users -----------------------------------------------------------------------------
+    def create_user(self, name: str, role: str, token_hash: str) -> int:
+        """Insert a user; return its id."""
+        cur = self.conn.execute("INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
+                                (name, role, token_hash, utcnow()))
+        return cur.lastrowid
+
+    def get_user(self, name: str) -> dict | None:
+        """A user by name, or None."""
+        row = self.conn.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+        return dict(row) if row else None
+
+    def set_user_token(self, name: str, token_hash: str) -> None:
+        """Replace a user's token."""
+        self.conn.execute("UPDATE users SET token_hash = ? WHERE name = ?", (token_hash, name))
+
+    def user_by_token_hash(self, token_hash: str) -> dict | None:
+        """The user owning a token hash, or None."""
+        row = self.conn.execute("SELECT id, name, role FROM users WHERE token_hash = ?",
+                                (token_hash,)).fetchone()
+        return dict(row) if row else None
+
+    # -- offers ----------------------------------------------------------------------------
+    def upsert_offer(self, key: str, data: dict) -> bool:
+        """Insert or replace an offer; return True when it was new."""
+        exists = self.conn.execute("SELECT 1 FROM offers WHERE key = ?", (key,)).fetchone()
+        self.conn.execute(
+            "INSERT INTO offers (key, data, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+            (key, json.dumps(data, ensure_ascii=False), utcnow()))
+        return exists is None
+
+    def get_offer(self, key: str) -> dict | None:
+        """One offer by key, or None."""
+        row = self.conn.execute("SELECT data FROM offers WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list_offers(self) -> list[dict]:
+        """All offers ordered by key."""
+        return [json.loads(r[0]) for r in self.conn.execute("SELECT data FROM offers ORDER BY key")]
+
+
+def open_store(path: str) -> Store:
+    """A store over a new connection, migrated to the latest schema."""
+    store = Store(connect(path))
+    store.migrate()
+    return store
+
+
+def get_store() -> Store:
+    """The request's store (one connection per request, closed at teardown)."""
+    if "store" not in g:
+        g.store = Store(connect(current_app.config["DATABASE"]))
+    return g.store
+
+
+def _close_store(_exc: BaseException | None = None) -> None:
+    store = g.pop("store", None)
+    if store is not None:
+        store.conn.close()
+
+
+def init_app(app: Flask) -> None:
+    """Migrate the database and close each request's connection at teardown."""
+    open_store(app.config["DATABASE"]).conn.close()
+    app.teardown_appcontext(_close_store)

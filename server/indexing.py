@@ -1,0 +1,69 @@
+"""The app's link to its Whoosh index: one searcher per process, writes in the store's transaction."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from flask import Flask, current_app
+
+from index.errors import IndexUnavailable
+from index.indexer import apply_changes, indexed_version, open_index, rebuild
+from index.searcher import SnippetSearcher
+from server.db import Store, open_store
+
+log = logging.getLogger(__name__)
+
+
+def searcher() -> SnippetSearcher:
+    """This process's searcher over the app's index."""
+    return current_app.extensions["replyassist.searcher"]
+
+
+def write_snippets(store: Store, snippets: Iterable[dict]) -> None:
+    """Index these snippets' new state; call inside the store transaction that wrote them.
+
+    Running inside the transaction makes a write all-or-nothing: if indexing fails, the
+    store rolls back too. Locks are always taken in the same order (SQLite, then Whoosh).
+    """
+    version = store.bump_data_version()
+    apply_changes(open_index(current_app.config["INDEX_DIR"]), list(snippets), version)
+
+
+def rebuild_index(app: Flask, progress: Callable[[int], None] | None = None,
+                  start: Callable[[int], None] | None = None) -> int:
+    """Rebuild the index from the store; return the number of documents indexed."""
+    store = open_store(app.config["DATABASE"])
+    try:
+        with store.transaction():  # a consistent snapshot: no snippet write can slip in between
+            total = store.count_snippets()
+            if start:
+                start(total)
+            return rebuild(app.config["INDEX_DIR"], store.iter_snippets(), store.data_version(),
+                           progress=progress)
+    finally:
+        store.conn.close()
+
+
+def ensure_index(app: Flask) -> None:
+    """Rebuild the index at start if it is missing, unreadable, or out of step with the store."""
+    store = open_store(app.config["DATABASE"])
+    try:
+        wanted = store.data_version()
+    finally:
+        store.conn.close()
+    try:
+        found = indexed_version(open_index(app.config["INDEX_DIR"]))
+        if found == wanted:
+            return
+        reason = f"index reflects store version {found}, the store is at {wanted}"
+    except IndexUnavailable as exc:
+        reason = str(exc)
+    log.warning("rebuilding the search index: %s", reason)
+    count = rebuild_index(app)
+    log.warning("search index rebuilt: %d documents", count)
+
+
+def init_app(app: Flask) -> None:
+    """Make sure the index is usable and give the app its searcher."""
+    ensure_index(app)
+    app.extensions["replyassist.searcher"] = SnippetSearcher(app.config["INDEX_DIR"])

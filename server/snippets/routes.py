@@ -1,0 +1,86 @@
+"""Snippet CRUD and version history (managers write; agents may read)."""
+from __future__ import annotations
+
+from flask import Blueprint, url_for
+
+from server.api import API_PREFIX, doc, json_body, query_args
+from server.auth import current_user, require
+from server.db import get_store
+from server.snippets import service
+from server.snippets.schemas import (snippet_list_query, snippet_page_schema, snippet_patch_schema,
+                                     snippet_schema, version_schema, versions_schema)
+
+bp = Blueprint("snippets", __name__, url_prefix=f"{API_PREFIX}/snippets")
+
+
+def _dump(snippet: dict) -> dict:
+    return snippet_schema.dump(service.to_api(snippet))
+
+
+@bp.get("")
+@require("agent")
+@doc(summary="List snippets", query=snippet_list_query, response=snippet_page_schema)
+def list_snippets():
+    args = query_args(snippet_list_query)
+    items, total = get_store().list_snippets(**args)
+    return snippet_page_schema.dump({"items": [service.to_api(s) for s in items], "total": total, **args})
+
+
+@bp.post("")
+@require("manager")
+@doc(summary="Create a snippet", body=snippet_schema, response=snippet_schema, status=201)
+def create_snippet():
+    data = snippet_schema.load(json_body())
+    snippet = service.create_snippet(get_store(), data, current_user()["name"])
+    return _dump(snippet), 201, {"Location": url_for(".get_snippet", key=snippet["key"])}
+
+
+@bp.get("/<path:key>")
+@require("agent")
+@doc(summary="Get a snippet", response=snippet_schema)
+def get_snippet(key: str):
+    return _dump(service.get_snippet(get_store(), key))
+
+
+@bp.patch("/<path:key>")
+@require("manager")
+@doc(summary="Change a snippet (send `version` to guard against lost updates)",
+     body=snippet_patch_schema, response=snippet_schema)
+def update_snippet(key: str):
+    changes = snippet_patch_schema.load(json_body())
+    return _dump(service.update_snippet(get_store(), key, changes, current_user()["name"]))
+
+
+@bp.delete("/<path:key>")
+@require("manager")
+@doc(summary="Archive a snippet (kept with its history, no longer suggested)", response=snippet_schema)
+def archive_snippet(key: str):
+    return _dump(service.archive_snippet(get_store(), key, current_user()["name"]))
+
+
+@bp.post("/<path:key>/verify")
+@require("manager")
+@doc(summary="Mark a snippet verified now by the caller", response=snippet_schema)
+def verify_snippet(key: str):
+    return _dump(service.verify_snippet(get_store(), key, current_user()["name"]))
+
+
+@bp.get("/<path:key>/versions")
+@require("manager")
+@doc(summary="A snippet's version history, newest first", response=versions_schema)
+def list_versions(key: str):
+    return versions_schema.dump(service.list_versions(get_store(), key))
+
+
+@bp.get("/<path:key>/versions/<int:version>")
+@require("manager")
+@doc(summary="One version of a snippet", response=version_schema)
+def get_version(key: str, version: int):
+    return version_schema.dump(service.get_version(get_store(), key, version))
+
+
+@bp.post("/<path:key>/versions/<int:version>/restore")
+@require("manager")
+@doc(summary="Restore an old version (stored as a new version)", response=snippet_schema)
+def restore_version(key: str, version: int):
+    return _dump(service.restore_version(get_store(), key, version, current_user()["name"]))

@@ -1,0 +1,129 @@
+"""Snippet shapes: the knowledge-pack line (import/export) and the API's snippet."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from server.render import ROOTS, check_template
+
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*(/[a-z0-9][a-z0-9_.\-]*)*$"
+LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
+# Last path segments that the API uses for sub-resources (/snippets/<key>/versions).
+_RESERVED_SEGMENTS = {"versions", "verify", "restore"}
+
+class TextSchema(Schema):
+    """A title and body in one language."""
+
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+
+class FieldSpecSchema(Schema):
+    """A fill-in field a reply declares (``{{ fields.NAME }}``)."""
+
+    label = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    type = fields.String(load_default="text", validate=validate.OneOf(["text", "choice", "date", "money"]))
+    required = fields.Boolean(load_default=False)
+    choices = fields.List(fields.String(validate=validate.Length(max=100)), load_default=list)
+
+class SnippetContentSchema(Schema):
+    """What a snippet says: exactly the knowledge-pack format (see the datasets README)."""
+
+    key = fields.String(required=True, validate=[validate.Length(min=1, max=200),
+                                                 validate.Regexp(KEY_PATTERN, error="Keys are lowercase words separated by '/', e.g. 'reply/cancel-unshipped'.")])
+    kind = fields.String(required=True, validate=validate.OneOf(["policy", "reply"]))
+    language = fields.String(required=True, validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
+                       load_default=list, validate=validate.Length(max=30))
+    translations = fields.Dict(keys=fields.String(validate=validate.Regexp(LANGUAGE_PATTERN)),
+                               values=fields.Nested(TextSchema), load_default=dict)
+    policies = fields.List(fields.String(validate=validate.Regexp(KEY_PATTERN)), load_default=list)
+    offer = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    when = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw()), load_default=dict)
+    fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.String(validate=validate.Regexp(r"^[a-z_][a-z0-9_]*$")),
+                          values=fields.Nested(FieldSpecSchema), load_default=dict)
+
+    @validates("key")
+    def _key_segments(self, value: str, data_key: str) -> None:
+        if value.rsplit("/", 1)[-1] in _RESERVED_SEGMENTS:
+            raise ValidationError(f"A key may not end in one of {sorted(_RESERVED_SEGMENTS)}.")
+
+    @validates("when")
+    def _when_paths(self, value: dict, data_key: str) -> None:
+        bad = [path for path in value if path.split(".", 1)[0] not in ROOTS or "." not in path]
+        if bad:
+            raise ValidationError(f"Conditions are dotted paths under {', '.join(ROOTS)}; not {bad}.")
+
+    @validates_schema
+    def _templates(self, data: dict, **kwargs) -> None:
+        problems = {}
+        texts = {"": data.get("body", "")}
+        texts.update({lang: t["body"] for lang, t in (data.get("translations") or {}).items()})
+        for lang, body in texts.items():
+            found = check_template(body)
+            if found:
+                problems[f"translations.{lang}.body" if lang else "body"] = found
+        if problems:
+            raise ValidationError(problems)
+        if data.get("language") in (data.get("translations") or {}):
+            raise ValidationError({"translations": ["Do not repeat the default language among translations."]})
+
+class VerificationSchema(Schema):
+    """Who last confirmed a snippet is still right, and when it is due again."""
+
+    verified_by = fields.String(allow_none=True)
+    verified_at = fields.String(allow_none=True)
+    verify_every_days = fields.Integer(allow_none=True)
+    due = fields.Boolean()
+
+class SnippetSchema(SnippetContentSchema):
+    """A snippet as the API shows it and accepts it."""
+
+    status = fields.String(load_default="published", validate=validate.OneOf(["draft", "published", "archived"]))
+    owner = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    verify_every_days = fields.Integer(load_default=180, validate=validate.Range(min=1, max=3650),
+                                       load_only=True)
+    verification = fields.Nested(VerificationSchema, dump_only=True)
+    version = fields.Integer(dump_only=True)
+    created_at = fields.String(dump_only=True)
+    updated_at = fields.String(dump_only=True)
+    updated_by = fields.String(dump_only=True)
+
+class SnippetPatchSchema(SnippetSchema):
+    """A partial update; ``version``, when sent, must be the version being changed."""
+
+    expected_version = fields.Integer(data_key="version", load_only=True)
+
+class SnippetListQuery(Schema):
+    """Filters of the snippet list."""
+
+    kind = fields.String(validate=validate.OneOf(["policy", "reply"]))
+    status = fields.String(validate=validate.OneOf(["draft", "published", "archived"]))
+    tag = fields.String(validate=validate.Length(max=50))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+class VersionSchema(Schema):
+    """One entry of a snippet's history."""
+
+    version = fields.Integer()
+    action = fields.String()
+    changed_by = fields.String(allow_none=True)
+    changed_at = fields.String()
+    snapshot = fields.Dict()
+
+class SnippetPageSchema(Schema):
+    """A page of snippets."""
+
+    items = fields.List(fields.Nested(SnippetSchema))
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+snippet_content_schema = SnippetContentSchema()
+snippet_schema = SnippetSchema()
+snippet_patch_schema = SnippetPatchSchema(partial=True)
+snippet_list_query = SnippetListQuery()
+snippet_page_schema = SnippetPageSchema()
+versions_schema = VersionSchema(many=True)
+version_schema = VersionSchema()

@@ -1,0 +1,156 @@
+"""Snippet rules: create, change, archive, restore, verify. Every change stores a version."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from server.db import Store, utcnow
+from server.errors import Conflict, NotFound
+from server.indexing import write_snippets
+
+# The fields a version snapshot holds: everything a manager can change.
+SNAPSHOT_FIELDS = ("kind", "default_language", "texts", "tags", "policies", "offer", "when",
+                   "fields", "status", "owner", "verified_by", "verified_at", "verify_every_days")
+
+
+_TEXT_KEYS = {"language", "title", "body", "translations"}
+
+
+def to_record(data: dict) -> dict:
+    """Turn API/pack fields (language, title, body, translations) into a stored record."""
+    record = {k: v for k, v in data.items() if k not in _TEXT_KEYS}
+    if "language" in data:
+        record["default_language"] = data["language"]
+        texts = {data["language"]: {"title": data["title"], "body": data["body"]}}
+        texts.update(data.get("translations") or {})
+        record["texts"] = texts
+    return record
+
+
+def to_api(snippet: dict) -> dict:
+    """Turn a stored snippet into the API/pack shape."""
+    lang = snippet["default_language"]
+    texts = dict(snippet["texts"])
+    main = texts.pop(lang)
+    return {
+        **{k: snippet[k] for k in ("key", "kind", "tags", "policies", "offer", "when", "fields",
+                                   "status", "owner", "version", "created_at", "updated_at",
+                                   "updated_by") if k in snippet},
+        "language": lang, "title": main["title"], "body": main["body"], "translations": texts,
+        "verification": verification(snippet),
+    }
+
+
+def verification(snippet: dict, now: datetime | None = None) -> dict:
+    """Who verified a snippet, when, and whether it is due for another check."""
+    every = snippet.get("verify_every_days")
+    at = snippet.get("verified_at")
+    due = True
+    if at and every:
+        due = datetime.fromisoformat(at) + timedelta(days=every) < (now or datetime.now(timezone.utc))
+    return {"verified_by": snippet.get("verified_by"), "verified_at": at,
+            "verify_every_days": every, "due": due}
+
+
+def get_snippet(store: Store, key: str) -> dict:
+    """A snippet by key, or NotFound."""
+    snippet = store.get_snippet(key)
+    if snippet is None:
+        raise NotFound(f"No snippet has the key {key!r}.")
+    return snippet
+
+
+def _snapshot(record: dict) -> dict:
+    return {f: record.get(f) for f in SNAPSHOT_FIELDS}
+
+
+def save_snippets(store: Store, records: list[dict], actor: str | None, action: str) -> dict[str, int]:
+    """Create or update several snippets (by key) in one transaction; count what happened.
+
+    Unchanged snippets get no new version. The index is updated in the same transaction.
+    """
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    changed = []
+    now = utcnow()
+    with store.transaction():
+        existing = store.get_snippets([r["key"] for r in records])
+        for record in records:
+            old = existing.get(record["key"])
+            if old is None:
+                new = {"status": "published", "verify_every_days": 180, **record,
+                       "version": 1, "updated_at": now, "updated_by": actor}
+                new.setdefault("verified_by", None)
+                new["id"] = store.insert_snippet(new)
+                counts["created"] += 1
+            else:
+                new = {**old, **record}
+                if _snapshot(new) == _snapshot(old):
+                    counts["unchanged"] += 1
+                    continue
+                new.update(version=old["version"] + 1, updated_at=now, updated_by=actor)
+                store.update_snippet(old["id"], new)
+                counts["updated"] += 1
+            store.add_version(new["id"], new["version"], action, _snapshot(new), actor, now)
+            changed.append(new)
+        if changed:
+            write_snippets(store, changed)
+    return counts
+
+
+def create_snippet(store: Store, data: dict, actor: str) -> dict:
+    """Create a snippet; Conflict if its key is taken."""
+    if store.get_snippet(data["key"]):
+        raise Conflict(f"A snippet with the key {data['key']!r} already exists; change it with PATCH.")
+    save_snippets(store, [to_record(data)], actor, "create")
+    return get_snippet(store, data["key"])
+
+
+def update_snippet(store: Store, key: str, changes: dict, actor: str) -> dict:
+    """Apply a partial change; Conflict if the caller edited an older version."""
+    current = get_snippet(store, key)
+    expected = changes.pop("expected_version", None)
+    if expected is not None and expected != current["version"]:
+        raise Conflict(f"Snippet {key!r} is at version {current['version']}, not {expected}: "
+                       "someone changed it meanwhile. Reload it and apply your change again.",
+                       current_version=current["version"])
+    changes.pop("key", None)
+    record = {k: v for k, v in changes.items() if k not in _TEXT_KEYS}
+    if _TEXT_KEYS & changes.keys():
+        merged = {**to_api(current), **changes}
+        record.update(to_record({k: merged[k] for k in _TEXT_KEYS}))
+    record["key"] = key
+    save_snippets(store, [record], actor, "update")
+    return get_snippet(store, key)
+
+
+def archive_snippet(store: Store, key: str, actor: str) -> dict:
+    """Retire a snippet: it leaves suggestions and search but keeps its history."""
+    get_snippet(store, key)
+    save_snippets(store, [{"key": key, "status": "archived"}], actor, "archive")
+    return get_snippet(store, key)
+
+
+def verify_snippet(store: Store, key: str, actor: str) -> dict:
+    """Record that ``actor`` checked the snippet and it is still right."""
+    get_snippet(store, key)
+    save_snippets(store, [{"key": key, "verified_by": actor, "verified_at": utcnow()}], actor, "verify")
+    return get_snippet(store, key)
+
+
+def list_versions(store: Store, key: str) -> list[dict]:
+    """A snippet's versions, newest first."""
+    return store.list_versions(get_snippet(store, key)["id"])
+
+
+def get_version(store: Store, key: str, version: int) -> dict:
+    """One version of a snippet."""
+    found = store.get_version(get_snippet(store, key)["id"], version)
+    if found is None:
+        raise NotFound(f"Snippet {key!r} has no version {version}.")
+    return found
+
+
+def restore_version(store: Store, key: str, version: int, actor: str) -> dict:
+    """Make an old version current again, as a new version (history is never rewritten)."""
+    old = get_version(store, key, version)
+    save_snippets(store, [{"key": key, **old["snapshot"]}], actor, f"restore:{version}")
+    return get_snippet(store, key)

@@ -1,0 +1,98 @@
+"""Shapes of suggestions and manual search."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from server.snippets.schemas import LANGUAGE_PATTERN
+
+# A ticket is untrusted text. 100 KB e-mails with quoted history are real; past these limits
+# the request is refused with a 422 naming the field (the whole body is capped at 1 MiB: 413).
+MAX_SUBJECT = 2_000
+MAX_BODY = 200_000
+
+_context = fields.Dict(keys=fields.String(validate=validate.Length(max=100)), values=fields.Raw(),
+                       load_default=dict)
+
+
+class TicketSchema(Schema):
+    """The ticket the agent has open, with what the helpdesk knows around it."""
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    subject = fields.String(load_default="", validate=validate.Length(max=MAX_SUBJECT))
+    body = fields.String(load_default="", validate=validate.Length(max=MAX_BODY))
+    language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
+    customer = _context
+    order = _context
+    agent = _context
+
+
+class SuggestRequestSchema(Schema):
+    """Body of POST /suggest."""
+
+    ticket = fields.Nested(TicketSchema, required=True)
+    limit = fields.Integer(load_default=5, validate=validate.Range(min=1, max=20))
+
+
+class HitSchema(Schema):
+    """One suggested snippet."""
+
+    key = fields.String()
+    kind = fields.String()
+    title = fields.String()
+    language = fields.String()
+    fallback = fields.Boolean(metadata={"description": "Shown in its default language: no translation in the ticket's."})
+    score = fields.Float()
+    matched_terms = fields.List(fields.String(), metadata={"description": "Analysed ticket terms the snippet contains."})
+    body = fields.String(metadata={"description": "Policies: the card's text."})
+    text = fields.String(metadata={"description": "Replies: the body rendered over the ticket."})
+    missing = fields.List(fields.String(), metadata={"description": "Replies: placeholders without a value."})
+    policies = fields.List(fields.String())
+    offer = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+
+
+class SuggestResponseSchema(Schema):
+    """Suggestions for a ticket."""
+
+    language = fields.String()
+    language_source = fields.String(metadata={"description": "client, detected or default"})
+    policies = fields.List(fields.Nested(HitSchema))
+    replies = fields.List(fields.Nested(HitSchema))
+    took_ms = fields.Float()
+
+
+class SearchQuerySchema(Schema):
+    """Query of GET /search."""
+
+    q = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    kind = fields.String(validate=validate.OneOf(["policy", "reply"]))
+    language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN))
+    tag = fields.String(validate=validate.Length(max=50))
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
+
+
+class SearchHitSchema(Schema):
+    """A search result; fragments are lists of [text, is_match] segments."""
+
+    key = fields.String()
+    kind = fields.String()
+    language = fields.String()
+    title = fields.String()
+    score = fields.Float()
+    tags = fields.List(fields.String())
+    title_fragments = fields.List(fields.Raw())
+    body_fragments = fields.List(fields.Raw())
+
+
+class SearchResponseSchema(Schema):
+    """Results of GET /search."""
+
+    query = fields.String()
+    hits = fields.List(fields.Nested(SearchHitSchema))
+    took_ms = fields.Float()
+
+
+suggest_request_schema = SuggestRequestSchema()
+suggest_response_schema = SuggestResponseSchema()
+search_query_schema = SearchQuerySchema()
+search_response_schema = SearchResponseSchema()

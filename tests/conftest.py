@@ -1,0 +1,75 @@
+"""Fixtures: a real SQLite file and a real Whoosh index under tmp_path for every app."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from server import create_app
+from server.auth import create_user
+from server.cli import DEMO_DIR
+from server.db import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "datasets"
+ABCD_POLICIES = SHARED / "abcd" / "policies.jsonl"
+
+
+@pytest.fixture
+def app(tmp_path):
+    """An app over an empty store in a fresh home directory."""
+    return create_app({"TESTING": True, "HOME": str(tmp_path / "home")})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def store(app):
+    s = open_store(app.config["DATABASE"])
+    yield s
+    s.conn.close()
+
+
+def _token(app, name: str, role: str) -> dict:
+    s = open_store(app.config["DATABASE"])
+    try:
+        return {"Authorization": f"Bearer {create_user(s, name, role)}"}
+    finally:
+        s.conn.close()
+
+
+@pytest.fixture
+def agent(app):
+    """Headers of an agent."""
+    return _token(app, "ana", "agent")
+
+
+@pytest.fixture
+def manager(app):
+    """Headers of a manager."""
+    return _token(app, "marco", "manager")
+
+
+@pytest.fixture
+def demo(app, runner):
+    """The app with the demo store (policy cards, replies, offers) loaded."""
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    return app
+
+
+def load_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def demo_reply(key: str) -> dict:
+    return next(r for r in load_jsonl(DEMO_DIR / "replies.jsonl") if r["key"] == key)
