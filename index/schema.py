@@ -14,8 +14,8 @@ FIELD_LANGUAGES = (*SUPPORTED_LANGUAGES, "xx")
 
 # Relative weights of the fields when ranking (title > tags > body), used by both the suggest
 # scorer and manual search. Tuned on ABCD dev (bench/relevance.py).
-TITLE_BOOST = 3.0
-TAGS_BOOST = 1.5
+TITLE_BOOST = 2.5
+TAGS_BOOST = 1.0
 BODY_BOOST = 1.0
 
 

@@ -32,7 +32,7 @@ from index.schema import (BODY_BOOST, FIELD_LANGUAGES, TAGS_BOOST, TITLE_BOOST, 
 # says little (low b); bodies vary from two lines to two pages.
 K1 = 1.2
 CANDIDATES = 50  # stage one keeps this many per kind for stage two
-COVERAGE_WEIGHT = 0.5  # stage two: how much covering more of the ticket's weight counts
+COVERAGE_WEIGHT = 1.0  # stage two: how much covering more of the ticket's weight counts
 LINK_TO_POLICY = 0.5  # share of a reply's score a policy it applies receives
 LINK_TO_REPLY = 0.3  # share of a policy's score the replies applying it receive
 MAX_QUERY_TERMS = 400  # distinct terms kept from one ticket (in order of first appearance)
