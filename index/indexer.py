@@ -24,9 +24,10 @@ WRITER_MB = 256  # Whoosh's in-memory pool per writer; larger pools make rebuild
 def open_index(path: str | Path) -> FileIndex:
     """Open the index at ``path``, raising :class:`IndexUnavailable` if it can't be used."""
     path = Path(path)
-    if not whoosh_index.exists_in(str(path)):
-        raise IndexUnavailable(f"no index in {path}")
     try:
+        # Inside the try: exists_in reads the TOC, and a garbage TOC raises from Whoosh here.
+        if not whoosh_index.exists_in(str(path)):
+            raise IndexUnavailable(f"no index in {path}")
         ix = FileStorage(str(path)).open_index()
         wanted = build_schema()
         if sorted(ix.schema.names()) != sorted(wanted.names()):

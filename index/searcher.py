@@ -13,6 +13,7 @@ another) commits, the view is replaced: ``Searcher.refresh()`` is broken in Whoo
 """
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections import Counter
@@ -89,7 +90,10 @@ class _SegmentsFormatter(highlight.Formatter):
 class _View:
     """Arrays derived from one opened searcher, built lazily and kept until it goes stale."""
 
+    _serials = itertools.count(1)
+
     def __init__(self, ix) -> None:
+        self.serial = next(self._serials)
         self.searcher = ix.searcher()
         self.size = self.searcher.doc_count_all()
         self.leaves = [(s.reader(), offset) for s, offset in self.searcher.leaf_searchers()]
@@ -208,7 +212,8 @@ class SnippetSearcher:
                     fresh = False
                 if fresh:
                     return view
-                view.close()
+                # Not closed here: another thread may still be scoring with it. Dropping the
+                # last reference closes its files.
                 self._view = None
             try:
                 self._view = _View(self._ix)
@@ -217,9 +222,9 @@ class SnippetSearcher:
                 raise IndexUnavailable(f"cannot open the index in {self.path}: {exc}") from exc
             return self._view
 
-    def generation(self) -> int:
-        """An id of the index state the next query sees (for caches keyed on it)."""
-        return self.view().searcher.reader().generation()
+    def state_id(self) -> int:
+        """An id of the index state the next query sees, unique in this process (for caches)."""
+        return self.view().serial
 
     # -- suggestions ----------------------------------------------------------------------
     def _score(self, view: _View, lang: str, weights: dict[str, float],

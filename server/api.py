@@ -101,5 +101,8 @@ def get_health():
     from server.indexing import searcher  # here, not at import: keeps this module light
 
     view = searcher().view()
+    # Live documents only (deleted ones stay in view.size until a merge), less the one
+    # state document that records the store version.
+    documents = max(view.searcher.doc_count() - 1, 0)
     return jsonify(status="ok", schema_version=store.schema_version(),
-                   snippets=store.count_snippets(), index_documents=view.size)
+                   snippets=store.count_snippets(), index_documents=documents)

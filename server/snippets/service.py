@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from server.db import Store, utcnow
-from server.errors import Conflict, NotFound
+from server.errors import Conflict, NotFound, Unprocessable, Unprocessable
 from server.indexing import write_snippets
 
 # The fields a version snapshot holds: everything a manager can change.
@@ -112,10 +112,17 @@ def update_snippet(store: Store, key: str, changes: dict, actor: str) -> dict:
         raise Conflict(f"Snippet {key!r} is at version {current['version']}, not {expected}: "
                        "someone changed it meanwhile. Reload it and apply your change again.",
                        current_version=current["version"])
-    changes.pop("key", None)
+    if changes.pop("key", key) != key:
+        raise Unprocessable("A snippet's key cannot change; create a new snippet and archive this one.",
+                            errors={"key": ["Keys are stable; this one is " + repr(key) + "."]})
     record = {k: v for k, v in changes.items() if k not in _TEXT_KEYS}
     if _TEXT_KEYS & changes.keys():
         merged = {**to_api(current), **changes}
+        # The schema checks this only when both fields are sent; a partial change can still
+        # name the default language among translations, which would overwrite its text.
+        if merged["language"] in merged["translations"]:
+            raise Unprocessable("The default language cannot also be a translation.",
+                                errors={"translations": ["Do not repeat the default language among translations."]})
         record.update(to_record({k: merged[k] for k in _TEXT_KEYS}))
     record["key"] = key
     save_snippets(store, [record], actor, "update")

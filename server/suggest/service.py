@@ -16,7 +16,7 @@ _CACHE_SIZE = 512
 
 class _RankingCache:
     """Rankings of recently seen tickets (an agent reopens the same ticket; the sidebar
-    re-asks after a navigation). Keyed on the index generation, so any write invalidates."""
+    re-asks after a navigation). Keyed on the index state, so any write invalidates."""
 
     def __init__(self) -> None:
         self._items: OrderedDict = OrderedDict()
@@ -81,7 +81,7 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     language, source = choose_language(ticket, text, config)
     ranking = {"policy": [], "reply": []}
     if text:
-        key = (searcher.generation(), language, text, limit)
+        key = (searcher.state_id(), language, text, limit)
         ranking = _cache.get(key)
         if ranking is None:
             ranking = searcher.suggest(text, language, limit=limit)
