@@ -17,7 +17,7 @@ import itertools
 import math
 import threading
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ CANDIDATES = 50  # stage one keeps this many per kind for stage two
 COVERAGE_WEIGHT = 1.0  # stage two: how much covering more of the ticket's weight counts
 LINK_TO_POLICY = 0.5  # share of a reply's score a policy it applies receives
 LINK_TO_REPLY = 0.3  # share of a policy's score the replies applying it receive
+LINKED_REPLIES = 10  # how many of the best replies lend their score to their policies
 MAX_QUERY_TERMS = 400  # distinct terms kept from one ticket (in order of first appearance)
 
 
@@ -273,77 +274,76 @@ class SnippetSearcher:
                 self._score(view, other, terms_by_lang[other], allowed, scores)
         allowed = in_lang | fallback
         # Stage two, per kind, on the best candidates only.
-        ranked = {kind: self._rank(view, scores, view.mask("kind", kind) & allowed, terms_by_lang, language)
-                  for kind in ("policy", "reply")}
-        self._link(view, ranked, allowed, language)
+        stage = {kind: self._rerank(view, scores, view.mask("kind", kind) & allowed, terms_by_lang)
+                 for kind in ("policy", "reply")}
+        self._link(view, stage, allowed)
         for kind in kinds:
-            hits = sorted(ranked[kind].values(), key=lambda h: (-h.score, h.key))
-            result[kind] = [h for h in hits if h.score > 0][:limit]
+            best = sorted(stage[kind].items(), key=lambda item: -item[1])[:limit + 5]
+            hits = [self._hit(view, docnum, score, terms_by_lang, language)
+                    for docnum, score in best if score > 0]
+            result[kind] = sorted(hits, key=lambda h: (-h.score, h.key))[:limit]
         return result
 
-    def _rank(self, view: _View, scores: np.ndarray, kind_mask: np.ndarray,
-              terms_by_lang: dict[str, dict[str, float]], language: str) -> dict[int, Hit]:
+    def _rerank(self, view: _View, scores: np.ndarray, kind_mask: np.ndarray,
+                terms_by_lang: dict[str, dict[str, float]]) -> dict[int, float]:
         """The best candidates of one kind, re-scored by how much of the ticket they cover."""
         kind_scores = np.where(kind_mask, scores, 0.0)
         positive = int(np.count_nonzero(kind_scores))
         if not positive:
             return {}
         keep = min(CANDIDATES, positive)
-        candidates = np.argpartition(-kind_scores, keep - 1)[:keep]
-        ranked = {}
-        for docnum in candidates.tolist():
-            ranked[docnum] = self._hit(view, docnum, float(kind_scores[docnum]), terms_by_lang, language)
-        return ranked
+        candidates = np.sort(np.argpartition(-kind_scores, keep - 1)[:keep])
+        final = kind_scores[candidates].astype(np.float64)
+        for lang, weights in terms_by_lang.items():
+            in_lang = view.mask("language", lang)[candidates]
+            if not in_lang.any() or not weights:
+                continue
+            matrix = self._term_matrix(view, lang, weights, candidates[in_lang])
+            w = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+            final[in_lang] *= 1.0 + COVERAGE_WEIGHT * (w @ matrix) / w.sum()
+        return dict(zip(candidates.tolist(), final.tolist()))
 
-    def _hit(self, view: _View, docnum: int, base: float, terms_by_lang: dict[str, dict[str, float]],
+    @staticmethod
+    def _term_matrix(view: _View, lang: str, weights: dict[str, float], docs: np.ndarray) -> np.ndarray:
+        """Which of the (sorted) documents contain each ticket term: a terms × docs boolean matrix."""
+        matrix = np.zeros((len(weights), len(docs)), dtype=bool)
+        for i, term in enumerate(weights):
+            for fieldname in (title_field(lang), body_field(lang), "tag_terms"):
+                ids = view.postings(fieldname, term)[0]
+                if len(ids):
+                    pos = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+                    matrix[i] |= ids[pos] == docs
+        return matrix
+
+    def _hit(self, view: _View, docnum: int, score: float, terms_by_lang: dict[str, dict[str, float]],
              language: str) -> Hit:
         doc = view.stored(docnum)
         weights = terms_by_lang.get(doc["language"], {})
-        matched = self._matched_terms(view, doc["language"], weights, docnum)
-        coverage = sum(weights[t] for t in matched) / (sum(weights.values()) or 1.0)
-        return Hit(key=doc["key"], kind=doc["kind"], language=doc["language"],
-                   score=round(base * (1.0 + COVERAGE_WEIGHT * coverage), 4),
-                   matched_terms=tuple(matched), fallback=doc["language"] != language)
+        row = self._term_matrix(view, doc["language"], weights, np.array([docnum]))[:, 0]
+        matched = tuple(term for term, hit in zip(weights, row) if hit)
+        return Hit(key=doc["key"], kind=doc["kind"], language=doc["language"], score=round(score, 4),
+                   matched_terms=matched, fallback=doc["language"] != language)
 
-    def _link(self, view: _View, ranked: dict[str, dict[int, Hit]], allowed: np.ndarray,
-              language: str) -> None:
-        """Let replies and the policies they apply lift each other.
+    def _link(self, view: _View, stage: dict[str, dict[int, float]], allowed: np.ndarray) -> None:
+        """Let the best replies and the policies they apply lift each other.
 
         A reply that fits the ticket is evidence for its policies (and the only evidence when
         the ticket's language has replies but no policy text), and a fitting policy is
         evidence for the replies that apply it.
         """
-        policies = ranked["policy"]
-        by_key = {hit.key: hit for hit in policies.values()}
+        policies, replies = stage["policy"], stage["reply"]
+        is_policy = view.mask("kind", "policy")
         lift: dict[int, float] = {}
-        for docnum, reply in ranked["reply"].items():
-            linked = [k for k in view.stored(docnum).get("policies", "").split(",") if k]
-            best_policy = max((by_key[k].score for k in linked if k in by_key), default=0.0)
-            if best_policy:
-                ranked["reply"][docnum] = replace(reply, score=round(reply.score + LINK_TO_REPLY * best_policy, 4))
-            for key in linked:
-                for pdoc in view.postings("key", key)[0].tolist():
-                    if allowed[pdoc] and view.stored(pdoc)["kind"] == "policy":
-                        lift[pdoc] = max(lift.get(pdoc, 0.0), reply.score)
+        for docnum, score in sorted(replies.items(), key=lambda item: -item[1])[:LINKED_REPLIES]:
+            linked = [pdoc for key in view.stored(docnum).get("policies", "").split(",") if key
+                      for pdoc in view.postings("key", key)[0].tolist()
+                      if allowed[pdoc] and is_policy[pdoc]]
+            best_policy = max((policies.get(pdoc, 0.0) for pdoc in linked), default=0.0)
+            replies[docnum] = score + LINK_TO_REPLY * best_policy
+            for pdoc in linked:
+                lift[pdoc] = max(lift.get(pdoc, 0.0), score)
         for pdoc, score in lift.items():
-            hit = policies.get(pdoc)
-            if hit is None:
-                doc = view.stored(pdoc)
-                hit = Hit(key=doc["key"], kind="policy", language=doc["language"], score=0.0,
-                          fallback=doc["language"] != language)
-            policies[pdoc] = replace(hit, score=round(hit.score + LINK_TO_POLICY * score, 4))
-
-    @staticmethod
-    def _matched_terms(view: _View, lang: str, weights: dict[str, float], docnum: int) -> list[str]:
-        matched = []
-        for term in weights:
-            for fieldname in (title_field(lang), body_field(lang), "tag_terms"):
-                ids = view.postings(fieldname, term)[0]
-                i = int(np.searchsorted(ids, docnum))
-                if i < len(ids) and ids[i] == docnum:
-                    matched.append(term)
-                    break
-        return matched
+            policies[pdoc] = policies.get(pdoc, 0.0) + LINK_TO_POLICY * score
 
     # -- manual search --------------------------------------------------------------------
     def search(self, text: str, *, language: str | None = None, kind: str | None = None,
