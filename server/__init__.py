@@ -9,6 +9,8 @@ from flask import Flask
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, store, index, API blueprints, commands."""
     from server import api, cli, config, db, errors, indexing
+    from server.insertions.routes import bp as insertions_bp
+    from server.offers.routes import bp as offers_bp
     from server.snippets.routes import bp as snippets_bp
     from server.suggest.routes import bp as suggest_bp
 
@@ -23,5 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(snippets_bp)
     app.register_blueprint(suggest_bp)
+    app.register_blueprint(insertions_bp)
+    app.register_blueprint(offers_bp)
     cli.init_app(app)
     return app

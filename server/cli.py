@@ -1,6 +1,7 @@
 """Command line: ``flask --app server index|pack|offers|users|demo ...``."""
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from pathlib import Path
@@ -15,8 +16,8 @@ from server import auth
 from server.db import open_store
 from server.errors import ApiError
 from server.indexing import rebuild_index
-from server.offers.schemas import offers_schema
-from server.offers.service import save_offers
+from server.offers.schemas import offers_schema, pool_import_schema
+from server.offers.service import import_pool, save_offers
 from server.packs.service import export_pack, import_records, read_packs
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "index" / "demo"
@@ -100,6 +101,39 @@ def offers_import_command(file: str) -> None:
     """Load goodwill offers from a JSON file (a list of offers), upserting by key."""
     counts = import_offer_file(file)
     click.echo("offers: {created} created, {updated} updated".format(**counts))
+
+
+def read_code_csv(file: str) -> list[str]:
+    """Codes from a CSV: the ``code`` column if there is a header naming it, else the first column."""
+    with open(file, newline="", encoding="utf-8-sig") as handle:
+        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+    if not rows:
+        return []
+    header = [cell.strip().lower() for cell in rows[0]]
+    column = header.index("code") if "code" in header else 0
+    body = rows[1:] if "code" in header else rows
+    return [row[column].strip() for row in body if len(row) > column]
+
+
+@offers_cli.command("pool")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--offer", "offer_key", required=True, help="The offer these codes belong to.")
+def offers_pool_command(file: str, offer_key: str) -> None:
+    """Add shop-created codes from a CSV FILE to an offer's pool (each is handed out once)."""
+    codes = read_code_csv(file)
+    try:
+        pool_import_schema.load({"codes": codes})
+    except ValidationError as exc:
+        raise click.ClickException(f"{file}: {exc.messages}") from exc
+    store = _store()
+    try:
+        counts = import_pool(store, offer_key, codes)
+    except ApiError as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        store.conn.close()
+    click.echo("pool {offer}: {added} added, {skipped} already known; {free} of {total} free".format(
+        offer=offer_key, **counts))
 
 
 @users_cli.command("create")

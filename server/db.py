@@ -70,6 +70,66 @@ MIGRATIONS: list[tuple[int, str]] = [
     );
     INSERT INTO meta VALUES ('data_version', '0');
     """),
+    (2, """
+    -- Goodwill codes. One code per ticket and reply (the idempotency key): inserting the same
+    -- reply into the same ticket again returns this row, never a second code.
+    CREATE TABLE offer_codes (
+        id            INTEGER PRIMARY KEY,
+        offer_key     TEXT NOT NULL,
+        code          TEXT NOT NULL UNIQUE,
+        source        TEXT NOT NULL CHECK (source IN ('generated', 'pool')),
+        status        TEXT NOT NULL CHECK (status IN ('issued', 'pending', 'rejected', 'void')),
+        customer      TEXT NOT NULL,                -- e-mail (lowercased) or customer id
+        agent         TEXT NOT NULL,
+        ticket_id     TEXT NOT NULL,
+        snippet_key   TEXT NOT NULL,
+        issued_at     TEXT NOT NULL,
+        expires_on    TEXT NOT NULL,
+        decided_by    TEXT,
+        decided_at    TEXT,
+        note          TEXT,
+        UNIQUE (ticket_id, snippet_key)
+    );
+    CREATE INDEX offer_codes_customer ON offer_codes (offer_key, customer, issued_at);
+    CREATE INDEX offer_codes_agent ON offer_codes (offer_key, agent, issued_at);
+    -- Codes created in the shop beforehand, handed out once each.
+    CREATE TABLE code_pool (
+        code          TEXT PRIMARY KEY,
+        offer_key     TEXT NOT NULL,
+        imported_at   TEXT NOT NULL,
+        used_by       INTEGER REFERENCES offer_codes (id)
+    );
+    CREATE INDEX code_pool_free ON code_pool (offer_key, used_by);
+    -- What agents inserted: the raw material for analytics and for learning.
+    CREATE TABLE insertions (
+        id              INTEGER PRIMARY KEY,
+        ticket_id       TEXT NOT NULL,
+        snippet_key     TEXT NOT NULL,
+        snippet_version INTEGER NOT NULL,
+        kind            TEXT NOT NULL,
+        language        TEXT NOT NULL,
+        agent           TEXT NOT NULL,
+        fields          TEXT NOT NULL DEFAULT '{}',
+        ticket_text     TEXT NOT NULL DEFAULT '',
+        eligible        INTEGER,                    -- 1, 0 or NULL (unknown)
+        offer_code_id   INTEGER REFERENCES offer_codes (id),
+        times           INTEGER NOT NULL DEFAULT 1, -- repeated inserts (double clicks, retries)
+        created_at      TEXT NOT NULL,
+        last_at         TEXT NOT NULL,
+        UNIQUE (ticket_id, snippet_key)
+    );
+    CREATE INDEX insertions_snippet ON insertions (snippet_key, created_at);
+    -- What /suggest showed, so "suggested but nothing inserted" can be found later.
+    CREATE TABLE suggestion_events (
+        id          INTEGER PRIMARY KEY,
+        ticket_id   TEXT NOT NULL,
+        agent       TEXT NOT NULL,
+        language    TEXT NOT NULL,
+        shown       TEXT NOT NULL,                  -- JSON [[kind, key, rank], ...]
+        at          TEXT NOT NULL
+    );
+    CREATE INDEX suggestion_events_ticket ON suggestion_events (ticket_id);
+    """),
 ]
 
 # Columns holding JSON, with the Python value an empty one stands for.
@@ -115,7 +175,120 @@ def _snippet_from_row(row: sqlite3.Row) -> dict:
     return data
 
 
-class Store:
+class OfferStoreMixin:
+    """Queries of goodwill codes, the code pool, insertions and suggestion events."""
+
+    conn: sqlite3.Connection
+
+    # -- offer codes -------------------------------------------------------------------------
+    def code_for(self, ticket_id: str, snippet_key: str) -> dict | None:
+        """The code already issued for this ticket and reply, if any."""
+        row = self.conn.execute("SELECT * FROM offer_codes WHERE ticket_id = ? AND snippet_key = ?",
+                                (ticket_id, snippet_key)).fetchone()
+        return dict(row) if row else None
+
+    def get_code(self, code_id: int) -> dict | None:
+        """One code by id."""
+        row = self.conn.execute("SELECT * FROM offer_codes WHERE id = ?", (code_id,)).fetchone()
+        return dict(row) if row else None
+
+    def codes_since(self, offer_key: str, *, since: str, customer: str | None = None,
+                    agent: str | None = None) -> list[dict]:
+        """Live (issued or pending) codes of an offer since a time, for one customer or agent."""
+        sql = ("SELECT * FROM offer_codes WHERE offer_key = ? AND issued_at >= ? "
+               "AND status IN ('issued', 'pending')")
+        params: list = [offer_key, since]
+        if customer is not None:
+            sql, params = sql + " AND customer = ?", [*params, customer]
+        if agent is not None:
+            sql, params = sql + " AND agent = ?", [*params, agent]
+        return [dict(r) for r in self.conn.execute(sql + " ORDER BY issued_at", params)]
+
+    def insert_code(self, data: dict) -> int:
+        """Store a new code; return its id."""
+        cols = ("offer_key", "code", "source", "status", "customer", "agent", "ticket_id",
+                "snippet_key", "issued_at", "expires_on")
+        cur = self.conn.execute(f"INSERT INTO offer_codes ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                                [data[c] for c in cols])
+        return cur.lastrowid
+
+    def set_code_status(self, code_id: int, status: str, by: str, at: str, note: str | None) -> None:
+        """Record a manager's decision on a code (approve, reject, void)."""
+        self.conn.execute("UPDATE offer_codes SET status = ?, decided_by = ?, decided_at = ?, note = ? "
+                          "WHERE id = ?", (status, by, at, note, code_id))
+
+    def list_codes(self, *, status: str | None = None, offer_key: str | None = None,
+                   agent: str | None = None, customer: str | None = None, ticket_id: str | None = None,
+                   limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
+        """A page of codes, newest first, and the total matching."""
+        where, params = ["1 = 1"], []
+        for column, value in (("status", status), ("offer_key", offer_key), ("agent", agent),
+                              ("customer", customer), ("ticket_id", ticket_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        clause = " AND ".join(where)
+        total = self.conn.execute(f"SELECT count(*) FROM offer_codes WHERE {clause}", params).fetchone()[0]
+        rows = self.conn.execute(f"SELECT * FROM offer_codes WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+                                 [*params, limit, offset])
+        return [dict(r) for r in rows], total
+
+    # -- code pool ---------------------------------------------------------------------------
+    def add_pool_codes(self, offer_key: str, codes: list[str], at: str) -> int:
+        """Add codes to an offer's pool, skipping ones already known; return how many were new."""
+        before = self.conn.total_changes
+        self.conn.executemany("INSERT OR IGNORE INTO code_pool (code, offer_key, imported_at) VALUES (?, ?, ?)",
+                              [(c, offer_key, at) for c in codes])
+        return self.conn.total_changes - before
+
+    def pool_counts(self, offer_key: str) -> dict[str, int]:
+        """How many pool codes an offer has, and how many are still free."""
+        row = self.conn.execute("SELECT count(*), count(*) - count(used_by) FROM code_pool WHERE offer_key = ?",
+                                (offer_key,)).fetchone()
+        return {"total": row[0], "free": row[1]}
+
+    def take_pool_code(self, offer_key: str) -> str | None:
+        """The next free pool code of an offer, or None. Call inside a write transaction."""
+        row = self.conn.execute("SELECT code FROM code_pool WHERE offer_key = ? AND used_by IS NULL "
+                                "ORDER BY imported_at, code LIMIT 1", (offer_key,)).fetchone()
+        return row[0] if row else None
+
+    def mark_pool_code_used(self, code: str, code_id: int) -> None:
+        """Tie a pool code to the issued code row; fails if it was already used."""
+        cur = self.conn.execute("UPDATE code_pool SET used_by = ? WHERE code = ? AND used_by IS NULL",
+                                (code_id, code))
+        if cur.rowcount != 1:
+            raise sqlite3.IntegrityError(f"pool code {code} was already used")
+
+    # -- insertions and events ---------------------------------------------------------------
+    def get_insertion(self, ticket_id: str, snippet_key: str) -> dict | None:
+        """The insertion of a snippet into a ticket, if any."""
+        row = self.conn.execute("SELECT * FROM insertions WHERE ticket_id = ? AND snippet_key = ?",
+                                (ticket_id, snippet_key)).fetchone()
+        return dict(row, fields=json.loads(row["fields"])) if row else None
+
+    def record_insertion(self, data: dict) -> int:
+        """Store an insertion, or count a repeat of the same one; return its id."""
+        self.conn.execute(
+            "INSERT INTO insertions (ticket_id, snippet_key, snippet_version, kind, language, agent, "
+            "fields, ticket_text, eligible, offer_code_id, created_at, last_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (ticket_id, snippet_key) DO UPDATE SET times = times + 1, last_at = excluded.last_at, "
+            "snippet_version = excluded.snippet_version, language = excluded.language, "
+            "fields = excluded.fields, offer_code_id = coalesce(insertions.offer_code_id, excluded.offer_code_id)",
+            (data["ticket_id"], data["snippet_key"], data["snippet_version"], data["kind"], data["language"],
+             data["agent"], json.dumps(data["fields"], ensure_ascii=False), data["ticket_text"],
+             data["eligible"], data["offer_code_id"], data["at"], data["at"]))
+        return self.conn.execute("SELECT id FROM insertions WHERE ticket_id = ? AND snippet_key = ?",
+                                 (data["ticket_id"], data["snippet_key"])).fetchone()[0]
+
+    def record_suggestion(self, ticket_id: str, agent: str, language: str, shown: list, at: str) -> None:
+        """Remember what /suggest showed for a ticket (one autocommitted insert)."""
+        self.conn.execute("INSERT INTO suggestion_events (ticket_id, agent, language, shown, at) "
+                          "VALUES (?, ?, ?, ?, ?)", (ticket_id, agent, language, json.dumps(shown), at))
+
+
+class Store(OfferStoreMixin):
     """Every query the services need, over one SQLite connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:

@@ -1,7 +1,23 @@
-"""Offer rules (issuing codes arrives with the insertions API)."""
+"""Goodwill offers: issuing single-use codes within limits, the code pool, manager decisions.
+
+Issuance runs inside the caller's write transaction (``BEGIN IMMEDIATE``), which SQLite
+serialises across threads *and* processes: two servers issuing at once see each other's codes
+when they count limits, and a pool code is taken by exactly one of them.
+"""
 from __future__ import annotations
 
-from server.db import Store
+import base64
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from server.db import Store, utcnow
+from server.errors import Conflict, NotFound, Unprocessable
+
+
+class OfferRefused(Conflict):
+    """A limit refuses the code; the detail says which and when it frees up."""
+
+    slug, title = "offer-limit", "Offer limit reached"
 
 
 def save_offers(store: Store, offers: list[dict]) -> dict[str, int]:
@@ -11,3 +27,121 @@ def save_offers(store: Store, offers: list[dict]) -> dict[str, int]:
         for offer in offers:
             counts["created" if store.upsert_offer(offer["key"], offer) else "updated"] += 1
     return counts
+
+
+def get_offer(store: Store, key: str) -> dict:
+    """An offer by key, or NotFound."""
+    offer = store.get_offer(key)
+    if offer is None:
+        raise NotFound(f"No offer has the key {key!r}.")
+    return offer
+
+
+def new_code(prefix: str) -> str:
+    """A fresh unguessable code: the offer's prefix and 64 random bits in base32."""
+    return f"{prefix}-{base64.b32encode(secrets.token_bytes(8)).decode().rstrip('=')}"
+
+
+def customer_key(customer: dict) -> str | None:
+    """Whom limits count for: the e-mail (case-insensitive), else the helpdesk's customer id."""
+    email = str(customer.get("email") or "").strip().lower()
+    if email:
+        return email
+    ident = str(customer.get("id") or "").strip()
+    return f"id:{ident}" if ident else None
+
+
+def _midnight(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _at(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def issue_code(store: Store, *, offer_key: str, ticket_id: str, snippet_key: str,
+               customer: dict, agent: str, now: datetime | None = None) -> dict:
+    """The code for this ticket and reply: the existing one, or a new one within the limits.
+
+    Call inside ``store.transaction()``. Raises OfferRefused (409) naming the limit.
+    """
+    existing = store.code_for(ticket_id, snippet_key)
+    if existing:
+        return existing
+    offer = store.get_offer(offer_key)
+    if offer is None:
+        raise Unprocessable(f"This reply carries the offer {offer_key!r}, which does not exist; "
+                            "a manager must import it (flask --app server offers import).")
+    who = customer_key(customer)
+    if who is None:
+        raise Unprocessable(f"To issue a '{offer['label']}' code the ticket needs customer.email or "
+                            "customer.id: limits are counted per customer.",
+                            errors={"ticket": {"customer": ["email or id is required for this offer"]}})
+    now = now or datetime.now(timezone.utc)
+    limit = offer["per_customer"]
+    window_start = now - timedelta(days=limit["window_days"])
+    theirs = store.codes_since(offer_key, since=_at(window_start), customer=who)
+    if len(theirs) >= limit["max"]:
+        frees = datetime.fromisoformat(theirs[0]["issued_at"]) + timedelta(days=limit["window_days"])
+        raise OfferRefused(
+            f"{who} already received {len(theirs)} '{offer['label']}' code(s) in the last "
+            f"{limit['window_days']} days (limit {limit['max']}); the next one can be issued from "
+            f"{_at(frees)}.", limit="per_customer", available_from=_at(frees))
+    mine = store.codes_since(offer_key, since=_at(_midnight(now)), agent=agent)
+    if len(mine) >= offer["per_agent_per_day"]:
+        frees = _midnight(now) + timedelta(days=1)
+        raise OfferRefused(
+            f"You have issued {len(mine)} '{offer['label']}' codes today (limit "
+            f"{offer['per_agent_per_day']} per agent per day); you can issue more from {_at(frees)}.",
+            limit="per_agent_per_day", available_from=_at(frees))
+    approval = offer.get("needs_approval_after")
+    status = "pending" if approval is not None and len(mine) >= approval else "issued"
+    source, code = "generated", None
+    if store.pool_counts(offer_key)["total"]:
+        source, code = "pool", store.take_pool_code(offer_key)
+        if code is None:
+            raise OfferRefused(f"The pool of '{offer['label']}' codes is used up; a manager must "
+                               "import more codes.", limit="pool", available_from=None)
+    row = {"offer_key": offer_key, "code": code or new_code(offer["code_prefix"]), "source": source,
+           "status": status, "customer": who, "agent": agent, "ticket_id": ticket_id,
+           "snippet_key": snippet_key, "issued_at": _at(now),
+           "expires_on": (now.date() + timedelta(days=offer["valid_days"])).isoformat()}
+    row["id"] = store.insert_code(row)
+    if source == "pool":
+        store.mark_pool_code_used(row["code"], row["id"])
+    return store.get_code(row["id"])
+
+
+# Which decisions a manager may take from which status.
+_DECISIONS = {"approve": ({"pending"}, "issued"), "reject": ({"pending"}, "rejected"),
+              "void": ({"issued", "pending"}, "void")}
+
+
+def decide(store: Store, code_id: int, decision: str, manager: str, note: str | None = None) -> dict:
+    """Approve or reject a pending code, or void a live one."""
+    allowed, new_status = _DECISIONS[decision]
+    with store.transaction():
+        code = store.get_code(code_id)
+        if code is None:
+            raise NotFound(f"No offer code has the id {code_id}.")
+        if code["status"] not in allowed:
+            raise Conflict(f"Code {code['code']} is {code['status']}; only a "
+                           f"{' or '.join(sorted(allowed))} code can be {new_status}.")
+        store.set_code_status(code_id, new_status, manager, utcnow(), note)
+        return store.get_code(code_id)
+
+
+def import_pool(store: Store, offer_key: str, codes: list[str]) -> dict[str, int]:
+    """Add shop-created codes to an offer's pool; count new and skipped duplicates."""
+    get_offer(store, offer_key)
+    clean = [c.strip() for c in codes if c.strip()]
+    with store.transaction():
+        added = store.add_pool_codes(offer_key, clean, utcnow())
+        counts = store.pool_counts(offer_key)
+    return {"added": added, "skipped": len(clean) - added, **counts}
+
+
+def code_view(code: dict) -> dict:
+    """A code as insertions show it."""
+    return {"key": code["offer_key"], "code": code["code"], "expires_on": code["expires_on"],
+            "status": code["status"]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 
 from server.api import API_PREFIX, doc, json_body, query_args
-from server.auth import require
+from server.auth import current_user, require
 from server.db import get_store
 from server.indexing import searcher
 from server.suggest import service
@@ -20,7 +20,8 @@ bp = Blueprint("suggest", __name__, url_prefix=API_PREFIX)
      response=suggest_response_schema)
 def suggest():
     data = suggest_request_schema.load(json_body())
-    result = service.suggest(get_store(), searcher(), data["ticket"], data["limit"], current_app.config)
+    result = service.suggest(get_store(), searcher(), data["ticket"], data["limit"], current_app.config,
+                             current_user()["name"])
     return suggest_response_schema.dump(result)
 
 

@@ -48,6 +48,11 @@ class HitSchema(Schema):
     missing = fields.List(fields.String(), metadata={"description": "Replies: placeholders without a value."})
     policies = fields.List(fields.String())
     offer = fields.String(allow_none=True)
+    offer_preview = fields.Dict(allow_none=True, metadata={"description": "Replies: the offer's key, label and kind: inserting issues a code."})
+    eligible = fields.Boolean(allow_none=True, metadata={"description": "Replies: true, false, or null when the ticket lacks a fact."})
+    reason = fields.String(allow_none=True)
+    fields_ = fields.List(fields.Dict(), data_key="fields", attribute="fields",
+                          metadata={"description": "Replies: fill-in fields (name, label, type, required, choices)."})
     tags = fields.List(fields.String())
 
 

@@ -7,11 +7,12 @@ from collections import OrderedDict
 from dataclasses import asdict
 
 from index.searcher import Hit, SnippetSearcher
-from server.db import Store
+from server.db import Store, utcnow
 from server.language import detect
-from server.render import render
+from server.replies import prepare, text_in
 
 _CACHE_SIZE = 512
+REPLY_SPARE = 5  # replies ranked beyond the limit, for eligible ones to move up
 
 
 class _RankingCache:
@@ -62,37 +63,53 @@ def ticket_context(ticket: dict, fields: dict | None = None) -> dict:
             "ticket": {"id": ticket.get("id"), "subject": ticket.get("subject")}}
 
 
-def _present(hit: Hit, snippet: dict, context: dict) -> dict:
-    text = snippet["texts"].get(hit.language) or snippet["texts"][snippet["default_language"]]
-    out = {**asdict(hit), "title": text["title"], "tags": snippet["tags"]}
+def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | None]) -> dict:
+    out = {**asdict(hit), "tags": snippet["tags"]}
     if hit.kind == "policy":
-        out["body"] = text["body"]
-    else:
-        rendered = render(text["body"], context)
-        out.update(text=rendered.text, missing=rendered.missing,
-                   policies=snippet["policies"], offer=snippet["offer"])
+        lang, text = text_in(snippet, hit.language)
+        out.update(title=text["title"], body=text["body"])
+        return out
+    reply = prepare(snippet, hit.language, context)
+    offer_key = snippet.get("offer")
+    offer = offers.get(offer_key) if offer_key else None
+    out.update(title=reply.title, text=reply.text, missing=reply.missing, policies=snippet["policies"],
+               offer=offer_key, fields=reply.fields, eligible=reply.eligibility.eligible,
+               reason=reply.eligibility.reason,
+               offer_preview={"key": offer_key, "label": offer["label"], "kind": offer["kind"]} if offer else None)
     return out
 
 
-def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, config: dict) -> dict:
-    """Ranked policies and replies for a ticket, rendered in its language."""
+def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, config: dict,
+            agent: str) -> dict:
+    """Ranked policies and replies for a ticket, rendered in its language.
+
+    Replies whose conditions the ticket's facts contradict rank below the others (with the
+    reason); replies whose conditions can't be checked stay where relevance puts them.
+    """
     started = time.perf_counter()
     text = ticket_text(ticket)
     language, source = choose_language(ticket, text, config)
     ranking = {"policy": [], "reply": []}
     if text:
+        # Ask for more replies than shown, so eligible ones from below can move up.
         key = (searcher.state_id(), language, text, limit)
         ranking = _cache.get(key)
         if ranking is None:
-            ranking = searcher.suggest(text, language, limit=limit)
+            ranking = searcher.suggest(text, language, limit=limit + REPLY_SPARE)
             _cache.put(key, ranking)
-    hits = ranking["policy"] + ranking["reply"]
-    snippets = store.get_snippets([h.key for h in hits])
+    snippets = store.get_snippets([h.key for h in ranking["policy"] + ranking["reply"]])
     context = ticket_context(ticket)
-    present = {kind: [_present(h, snippets[h.key], context) for h in ranking[kind] if h.key in snippets]
-               for kind in ranking}
-    return {"language": language, "language_source": source,
-            "policies": present["policy"], "replies": present["reply"],
+    offer_keys = {snippets[h.key]["offer"] for h in ranking["reply"] if h.key in snippets} - {None}
+    offers = {k: store.get_offer(k) for k in offer_keys}
+    policies = [_present(h, snippets[h.key], context, offers)
+                for h in ranking["policy"][:limit] if h.key in snippets]
+    replies = [_present(h, snippets[h.key], context, offers) for h in ranking["reply"] if h.key in snippets]
+    replies.sort(key=lambda r: r["eligible"] is False)  # stable: relevance order within each group
+    replies = replies[:limit]
+    shown = [["policy", h["key"], i] for i, h in enumerate(policies, 1)]
+    shown += [["reply", h["key"], i] for i, h in enumerate(replies, 1)]
+    store.record_suggestion(ticket["id"], agent, language, shown, utcnow())
+    return {"language": language, "language_source": source, "policies": policies, "replies": replies,
             "took_ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
