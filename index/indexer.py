@@ -15,7 +15,7 @@ from whoosh.index import FileIndex
 from whoosh.writing import CLEAR, LockError
 
 from index.errors import IndexBusy, IndexUnavailable
-from index.schema import STATE_DOC_ID, build_schema, documents_for, state_document
+from index.schema import ANALYSIS_VERSION, STATE_DOC_ID, build_schema, documents_for, state_document
 
 WRITER_TIMEOUT = 15.0  # seconds a writer waits for another to finish before giving up
 WRITER_MB = 256  # Whoosh's in-memory pool per writer; larger pools make rebuilds faster
@@ -57,10 +57,11 @@ def _writer(ix: FileIndex):
 
 
 def indexed_version(ix: FileIndex) -> int | None:
-    """The store data version the index reflects, or None if it never recorded one."""
+    """The store data version the index reflects, or None if unknown or built with older analysis."""
     with ix.searcher() as searcher:
         doc = searcher.document(doc_id=STATE_DOC_ID)
-    return int(doc["data_version"]) if doc else None
+    analysis, _, version = (doc or {}).get("data_version", "").rpartition(":")
+    return int(version) if doc and analysis == ANALYSIS_VERSION else None
 
 
 def apply_changes(ix: FileIndex, snippets: Iterable[dict], data_version: int) -> None:

@@ -11,10 +11,14 @@ from whoosh.fields import ID, KEYWORD, TEXT, Schema
 from index.analyzers import SUPPORTED_LANGUAGES, analyzer_for, field_language
 
 FIELD_LANGUAGES = (*SUPPORTED_LANGUAGES, "xx")
+# Bump when analysis changes (stop words, stemming, tokenising): an index built with an older
+# analysis is rebuilt at start, since its terms no longer match what queries produce.
+ANALYSIS_VERSION = "2"
 
 # Relative weights of the fields when ranking (title > tags > body), used by both the suggest
 # scorer and manual search. Tuned on ABCD dev (bench/relevance.py).
 TITLE_BOOST = 2.5
+LEARNED_BOOST = 3.0  # the tickets a snippet was used for (tuned on ABCD dev: learn half, test half)
 TAGS_BOOST = 1.0
 BODY_BOOST = 1.0
 
@@ -22,6 +26,11 @@ BODY_BOOST = 1.0
 def title_field(lang: str) -> str:
     """The title field holding text of this language."""
     return f"title_{field_language(lang)}"
+
+
+def learned_field(lang: str) -> str:
+    """The field holding learned tickets of this language."""
+    return f"learned_{field_language(lang)}"
 
 
 def body_field(lang: str) -> str:
@@ -48,11 +57,15 @@ def build_schema() -> Schema:
         "policies": KEYWORD(stored=True, commas=True),
         # Only on the one state document: the store's data version the index reflects.
         "data_version": ID(stored=True),
+        # "en:12,it:3": how many learned tickets of each language the snippet has.
+        "learned_counts": ID(stored=True),
     }
     for lang in FIELD_LANGUAGES:
         analyzer = analyzer_for("generic" if lang == "xx" else lang)
         fields[f"title_{lang}"] = TEXT(analyzer=analyzer, stored=True)
         fields[f"body_{lang}"] = TEXT(analyzer=analyzer, stored=True)
+        # Not stored: the examples live in the store, where managers see and clear them.
+        fields[f"learned_{lang}"] = TEXT(analyzer=analyzer)
     return Schema(**fields)
 
 
@@ -61,12 +74,18 @@ STATE_DOC_ID = "__state__"
 
 def state_document(data_version: int) -> dict:
     """The document recording which store version the index reflects (never a search hit)."""
-    return {"doc_id": STATE_DOC_ID, "kind": "state", "data_version": str(data_version)}
+    return {"doc_id": STATE_DOC_ID, "kind": "state", "data_version": f"{ANALYSIS_VERSION}:{data_version}"}
 
 
 def documents_for(snippet: dict) -> list[dict]:
     """The index documents of one snippet, one per language it is written in."""
     langs = sorted(snippet["texts"])
+    learned = snippet.get("learned") or {}
+    counts = ",".join(f"{lang}:{len(texts)}" for lang, texts in sorted(learned.items()))
+    learned_fields: dict[str, str] = {}
+    for lang, texts in learned.items():  # two unsupported languages share the "xx" field
+        name = learned_field(lang)
+        learned_fields[name] = (learned_fields.get(name, "") + "\n" + "\n".join(texts)).strip()
     docs = []
     for lang, text in snippet["texts"].items():
         docs.append({
@@ -81,5 +100,7 @@ def documents_for(snippet: dict) -> list[dict]:
             "policies": ",".join(snippet.get("policies") or []),
             title_field(lang): text["title"],
             body_field(lang): text["body"],
+            "learned_counts": counts,
+            **learned_fields,
         })
     return docs

@@ -26,12 +26,11 @@ from whoosh import highlight, query
 from index.analyzers import analyze
 from index.errors import IndexUnavailable
 from index.indexer import open_index
-from index.schema import (BODY_BOOST, FIELD_LANGUAGES, TAGS_BOOST, TITLE_BOOST, body_field,
-                          title_field)
+from index.schema import (BODY_BOOST, LEARNED_BOOST, TAGS_BOOST, TITLE_BOOST, body_field,
+                          learned_field, title_field)
 
-# BM25 parameters per field: (boost, b). k1 is shared. Titles are short, so their length
-# says little (low b); bodies vary from two lines to two pages.
-K1 = 1.2
+K1 = 1.2  # BM25 term-frequency saturation, shared by all fields
+LEARNED_B = 0.75
 CANDIDATES = 50  # stage one keeps this many per kind for stage two
 COVERAGE_WEIGHT = 1.0  # stage two: how much covering more of the ticket's weight counts
 LINK_TO_POLICY = 0.5  # share of a reply's score a policy it applies receives
@@ -49,7 +48,8 @@ class Hit:
     language: str
     score: float
     matched_terms: tuple[str, ...] = ()
-    fallback: bool = False  # True when shown in its default language for lack of a translation
+    fallback: bool = False
+    learned_from: int = 0  # tickets in the query's language this snippet was used for  # True when shown in its default language for lack of a translation
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,18 @@ class _View:
         return doc
 
 
+def text_fields(lang: str) -> list[tuple[str, float, float]]:
+    """The written fields of one language: (name, boost, BM25 b). Titles are short, so their
+    length says little (low b); bodies vary from two lines to two pages."""
+    return [(title_field(lang), TITLE_BOOST, 0.3), (body_field(lang), BODY_BOOST, 0.75),
+            ("tag_terms", TAGS_BOOST, 0.0)]
+
+
+def learned(lang: str) -> tuple[str, float, float]:
+    """The learned-tickets field of one language: (name, boost, BM25 b)."""
+    return (learned_field(lang), LEARNED_BOOST, LEARNED_B)
+
+
 def query_weights(language: str, text: str) -> dict[str, float]:
     """The ticket's analysed terms with their weights (a repeated word counts, sub-linearly)."""
     counts = Counter(analyze(language, text))
@@ -228,12 +240,11 @@ class SnippetSearcher:
         return self.view().serial
 
     # -- suggestions ----------------------------------------------------------------------
-    def _score(self, view: _View, lang: str, weights: dict[str, float],
+    @staticmethod
+    def _score(view: _View, fields: list[tuple[str, float, float]], weights: dict[str, float],
                allowed: np.ndarray, scores: np.ndarray) -> None:
-        """Add BM25 scores of the ticket's terms in one language's fields to ``scores``."""
+        """Add BM25 scores of the ticket's terms in ``fields`` (name, boost, b) to ``scores``."""
         n_docs = max(int(allowed.sum()), 1)
-        fields = [(title_field(lang), TITLE_BOOST, 0.3), (body_field(lang), BODY_BOOST, 0.75),
-                  ("tag_terms", TAGS_BOOST, 0.0)]
         for fieldname, boost, b in fields:
             avg = max(view.field_total(fieldname) / n_docs, 1.0)
             for term, qweight in weights.items():
@@ -262,16 +273,20 @@ class SnippetSearcher:
         scores = np.zeros(view.size, dtype=np.float32)
         in_lang = view.mask("language", language)
         terms_by_lang: dict[str, dict[str, float]] = {}
+        terms_by_lang[language] = query_weights(language, text)
         if in_lang.any():
-            terms_by_lang[language] = query_weights(language, text)
-            self._score(view, language, terms_by_lang[language], in_lang, scores)
+            self._score(view, text_fields(language) + [learned(language)], terms_by_lang[language],
+                        in_lang, scores)
         # Fallback: the default-language document of every snippet lacking this language.
         fallback = view.mask("is_default", "1") & ~view.mask("langs", language)
+        if fallback.any():
+            # Tickets in this language that used such a snippet were learned in this language.
+            self._score(view, [learned(language)], terms_by_lang[language], fallback, scores)
         for other in view.languages:
             allowed = fallback & view.mask("language", other)
             if other != language and allowed.any():
                 terms_by_lang[other] = query_weights(other, text)
-                self._score(view, other, terms_by_lang[other], allowed, scores)
+                self._score(view, text_fields(other), terms_by_lang[other], allowed, scores)
         allowed = in_lang | fallback
         # Stage two, per kind, on the best candidates only.
         stage = {kind: self._rerank(view, scores, view.mask("kind", kind) & allowed, terms_by_lang)
@@ -308,7 +323,7 @@ class SnippetSearcher:
         """Which of the (sorted) documents contain each ticket term: a terms × docs boolean matrix."""
         matrix = np.zeros((len(weights), len(docs)), dtype=bool)
         for i, term in enumerate(weights):
-            for fieldname in (title_field(lang), body_field(lang), "tag_terms"):
+            for fieldname in (title_field(lang), body_field(lang), "tag_terms", learned_field(lang)):
                 ids = view.postings(fieldname, term)[0]
                 if len(ids):
                     pos = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
@@ -321,8 +336,10 @@ class SnippetSearcher:
         weights = terms_by_lang.get(doc["language"], {})
         row = self._term_matrix(view, doc["language"], weights, np.array([docnum]))[:, 0]
         matched = tuple(term for term, hit in zip(weights, row) if hit)
+        counts = dict(item.split(":") for item in doc.get("learned_counts", "").split(",") if item)
         return Hit(key=doc["key"], kind=doc["kind"], language=doc["language"], score=round(score, 4),
-                   matched_terms=matched, fallback=doc["language"] != language)
+                   matched_terms=matched, fallback=doc["language"] != language,
+                   learned_from=int(counts.get(language, 0)))
 
     def _link(self, view: _View, stage: dict[str, dict[int, float]], allowed: np.ndarray) -> None:
         """Let the best replies and the policies they apply lift each other.

@@ -9,6 +9,7 @@ from flask import Flask
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, store, index, API blueprints, commands."""
     from server import api, cli, config, db, errors, indexing
+    from server import cors, demo  # the extension's origin checks; the demo helpdesk
     from server.insertions.routes import bp as insertions_bp
     from server.offers.routes import bp as offers_bp
     from server.snippets.routes import bp as snippets_bp
@@ -20,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     errors.init_app(app)
+    cors.init_app(app)
     db.init_app(app)
     indexing.init_app(app)
     app.register_blueprint(api.bp)
@@ -28,4 +30,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(insertions_bp)
     app.register_blueprint(offers_bp)
     cli.init_app(app)
+    demo.init_app(app)  # the demo helpdesk, only when DEMO is on
     return app

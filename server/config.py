@@ -17,8 +17,9 @@ DEFAULTS = {
     "DETECT_MIN_CONFIDENCE": 0.35,
     # A whole request body; a ticket field has its own, tighter limit in the schemas.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
-    # Origins allowed to call the API from a browser (the extension's pinned id, the console).
-    "CORS_ORIGINS": "",
+    # Origins allowed to call the API from a browser, besides the server's own: the extension's
+    # id is pinned by the `key` in extension/manifest.json (see extension/README.md).
+    "CORS_ORIGINS": "chrome-extension://agdaiocgilkaohmjahdndclkkkieaaac",
     # Serve /demo pages (the demo helpdesk). On under `make run`, off by default.
     "DEMO": False,
 }

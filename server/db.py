@@ -130,6 +130,22 @@ MIGRATIONS: list[tuple[int, str]] = [
     );
     CREATE INDEX suggestion_events_ticket ON suggestion_events (ticket_id);
     """),
+    (3, """
+    -- Tickets a snippet was used for: indexed as the snippet's learned text. One ticket
+    -- teaches a snippet once; the service keeps the newest few per snippet and per agent.
+    CREATE TABLE learned_examples (
+        id           INTEGER PRIMARY KEY,
+        snippet_key  TEXT NOT NULL,
+        language     TEXT NOT NULL,
+        text         TEXT NOT NULL,
+        agent        TEXT NOT NULL,
+        ticket_id    TEXT NOT NULL,
+        via          TEXT NOT NULL,                 -- the key that was inserted (a reply credits its policies)
+        created_at   TEXT NOT NULL,
+        UNIQUE (snippet_key, ticket_id)
+    );
+    CREATE INDEX learned_examples_snippet ON learned_examples (snippet_key, agent, id);
+    """),
 ]
 
 # Columns holding JSON, with the Python value an empty one stands for.
@@ -281,6 +297,49 @@ class OfferStoreMixin:
              data["eligible"], data["offer_code_id"], data["at"], data["at"]))
         return self.conn.execute("SELECT id FROM insertions WHERE ticket_id = ? AND snippet_key = ?",
                                  (data["ticket_id"], data["snippet_key"])).fetchone()[0]
+
+    # -- learning ------------------------------------------------------------------------------
+    def add_example(self, data: dict) -> bool:
+        """Store a learned example; False when this ticket already taught this snippet."""
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO learned_examples (snippet_key, language, text, agent, ticket_id, via, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (data["snippet_key"], data["language"], data["text"], data["agent"], data["ticket_id"],
+             data["via"], data["at"]))
+        return cur.rowcount == 1
+
+    def prune_examples(self, snippet_key: str, agent: str, per_agent: int, per_snippet: int) -> None:
+        """Keep the newest ``per_agent`` examples of one agent and ``per_snippet`` in all."""
+        self.conn.execute(
+            "DELETE FROM learned_examples WHERE snippet_key = ? AND agent = ? AND id NOT IN ("
+            "SELECT id FROM learned_examples WHERE snippet_key = ? AND agent = ? ORDER BY id DESC LIMIT ?)",
+            (snippet_key, agent, snippet_key, agent, per_agent))
+        self.conn.execute(
+            "DELETE FROM learned_examples WHERE snippet_key = ? AND id NOT IN ("
+            "SELECT id FROM learned_examples WHERE snippet_key = ? ORDER BY id DESC LIMIT ?)",
+            (snippet_key, snippet_key, per_snippet))
+
+    def list_examples(self, snippet_key: str) -> list[dict]:
+        """What a snippet has learned, newest first."""
+        rows = self.conn.execute("SELECT id, language, text, agent, ticket_id, via, created_at "
+                                 "FROM learned_examples WHERE snippet_key = ? ORDER BY id DESC", (snippet_key,))
+        return [dict(r) for r in rows]
+
+    def learned_texts(self, keys: list[str]) -> dict[str, dict[str, list[str]]]:
+        """Learned texts of snippets by key and language, oldest first."""
+        found: dict[str, dict[str, list[str]]] = {}
+        for start in range(0, len(keys), 500):  # stay under SQLite's parameter limit
+            chunk = keys[start:start + 500]
+            rows = self.conn.execute(
+                f"SELECT snippet_key, language, text FROM learned_examples WHERE snippet_key IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY id", chunk)
+            for key, lang, text in rows:
+                found.setdefault(key, {}).setdefault(lang, []).append(text)
+        return found
+
+    def clear_examples(self, snippet_key: str) -> int:
+        """Forget everything a snippet learned; return how many examples went."""
+        return self.conn.execute("DELETE FROM learned_examples WHERE snippet_key = ?", (snippet_key,)).rowcount
 
     def record_suggestion(self, ticket_id: str, agent: str, language: str, shown: list, at: str) -> None:
         """Remember what /suggest showed for a ticket (one autocommitted insert)."""

@@ -26,7 +26,23 @@ def write_snippets(store: Store, snippets: Iterable[dict]) -> None:
     store rolls back too. Locks are always taken in the same order (SQLite, then Whoosh).
     """
     version = store.bump_data_version()
-    apply_changes(open_index(current_app.config["INDEX_DIR"]), list(snippets), version)
+    apply_changes(open_index(current_app.config["INDEX_DIR"]), with_learned(store, list(snippets)), version)
+
+
+def with_learned(store: Store, snippets: list[dict]) -> list[dict]:
+    """The snippets with what each has learned attached (``learned``: {language: [text]})."""
+    learned = store.learned_texts([s["key"] for s in snippets])
+    return [{**s, "learned": learned.get(s["key"], {})} for s in snippets]
+
+
+def _batches(store: Store, size: int = 500) -> Iterable[dict]:
+    batch: list[dict] = []
+    for snippet in store.iter_snippets():
+        batch.append(snippet)
+        if len(batch) == size:
+            yield from with_learned(store, batch)
+            batch = []
+    yield from with_learned(store, batch)
 
 
 def rebuild_index(app: Flask, progress: Callable[[int], None] | None = None,
@@ -38,7 +54,7 @@ def rebuild_index(app: Flask, progress: Callable[[int], None] | None = None,
             total = store.count_snippets()
             if start:
                 start(total)
-            return rebuild(app.config["INDEX_DIR"], store.iter_snippets(), store.data_version(),
+            return rebuild(app.config["INDEX_DIR"], _batches(store), store.data_version(),
                            progress=progress)
     finally:
         store.conn.close()

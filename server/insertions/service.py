@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from server.db import Store, utcnow
 from server.errors import Conflict, NotFound, Unprocessable
+from server.learning import teach
 from server.offers.service import code_view, issue_code
 from server.replies import check_fields, field_specs, prepare
 from server.suggest.service import choose_language, ticket_context, ticket_text
@@ -50,6 +51,8 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
             "ticket_text": text[:MAX_LEARN_TEXT],
             "eligible": None if verdict.eligible is None else int(verdict.eligible),
             "offer_code_id": code["id"] if code else None, "at": utcnow()})
+        if not repeated:
+            teach(store, snippet, text, language, agent, ticket["id"])
     result = {"insertion_id": insertion_id, "key": key, "kind": snippet["kind"],
               "language": prepared.language, "text": None, "missing": [], "offer": None,
               "eligible": verdict.eligible, "reason": verdict.reason, "repeated": repeated}

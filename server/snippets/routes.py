@@ -6,8 +6,9 @@ from flask import Blueprint, url_for
 from server.api import API_PREFIX, doc, json_body, query_args
 from server.auth import current_user, require
 from server.db import get_store
+from server import learning
 from server.snippets import service
-from server.snippets.schemas import (snippet_list_query, snippet_page_schema, snippet_patch_schema,
+from server.snippets.schemas import (learned_schema, snippet_list_query, snippet_page_schema, snippet_patch_schema,
                                      snippet_schema, version_schema, versions_schema)
 
 bp = Blueprint("snippets", __name__, url_prefix=f"{API_PREFIX}/snippets")
@@ -84,3 +85,22 @@ def get_version(key: str, version: int):
 @doc(summary="Restore an old version (stored as a new version)", response=snippet_schema)
 def restore_version(key: str, version: int):
     return _dump(service.restore_version(get_store(), key, version, current_user()["name"]))
+
+
+@bp.get("/<path:key>/learned")
+@require("manager")
+@doc(summary="The tickets a snippet has learned from (newest first)", response=learned_schema)
+def list_learned(key: str):
+    store = get_store()
+    service.get_snippet(store, key)
+    examples = store.list_examples(key)
+    return learned_schema.dump({"key": key, "count": len(examples), "examples": examples})
+
+
+@bp.delete("/<path:key>/learned")
+@require("manager")
+@doc(summary="Forget what a snippet has learned", response=learned_schema)
+def clear_learned(key: str):
+    store = get_store()
+    removed = learning.clear(store, service.get_snippet(store, key))
+    return learned_schema.dump({"key": key, "count": 0, "removed": removed, "examples": []})

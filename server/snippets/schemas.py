@@ -8,7 +8,7 @@ from server.render import ROOTS, check_template
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*(/[a-z0-9][a-z0-9_.\-]*)*$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 # Last path segments that the API uses for sub-resources (/snippets/<key>/versions).
-_RESERVED_SEGMENTS = {"versions", "verify", "restore"}
+_RESERVED_SEGMENTS = {"versions", "verify", "restore", "learned"}
 
 class TextSchema(Schema):
     """A title and body in one language."""
@@ -120,6 +120,28 @@ class SnippetPageSchema(Schema):
     limit = fields.Integer()
     offset = fields.Integer()
 
+class LearnedExampleSchema(Schema):
+    """One ticket a snippet learned from."""
+
+    id = fields.Integer()
+    language = fields.String()
+    text = fields.String()
+    agent = fields.String()
+    ticket_id = fields.String()
+    via = fields.String(metadata={"description": "The key that was inserted (a reply teaches its policies)."})
+    created_at = fields.String()
+
+
+class LearnedSchema(Schema):
+    """What a snippet has learned."""
+
+    key = fields.String()
+    count = fields.Integer()
+    removed = fields.Integer()
+    examples = fields.List(fields.Nested(LearnedExampleSchema))
+
+
+learned_schema = LearnedSchema()
 snippet_content_schema = SnippetContentSchema()
 snippet_schema = SnippetSchema()
 snippet_patch_schema = SnippetPatchSchema(partial=True)

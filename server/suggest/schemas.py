@@ -43,6 +43,8 @@ class HitSchema(Schema):
     fallback = fields.Boolean(metadata={"description": "Shown in its default language: no translation in the ticket's."})
     score = fields.Float()
     matched_terms = fields.List(fields.String(), metadata={"description": "Analysed ticket terms the snippet contains."})
+    learned_from = fields.Integer(metadata={"description": "Earlier tickets in this language the snippet was used for."})
+    why = fields.String(metadata={"description": "Why it ranked, in one line."})
     body = fields.String(metadata={"description": "Policies: the card's text."})
     text = fields.String(metadata={"description": "Replies: the body rendered over the ticket."})
     missing = fields.List(fields.String(), metadata={"description": "Replies: placeholders without a value."})

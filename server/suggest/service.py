@@ -63,8 +63,21 @@ def ticket_context(ticket: dict, fields: dict | None = None) -> dict:
             "ticket": {"id": ticket.get("id"), "subject": ticket.get("subject")}}
 
 
+def explain(hit: Hit) -> str:
+    """Why a snippet ranked, in one short line for the sidebar."""
+    parts = []
+    if hit.matched_terms:
+        shown = ", ".join(hit.matched_terms[:6]) + (", ..." if len(hit.matched_terms) > 6 else "")
+        parts.append(f"matches {shown}")
+    if hit.learned_from:
+        parts.append(f"used for {hit.learned_from} earlier ticket{'s' if hit.learned_from > 1 else ''}")
+    if hit.fallback:
+        parts.append(f"shown in {hit.language}: no translation")
+    return "; ".join(parts) or "linked to a fitting reply or policy"
+
+
 def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | None]) -> dict:
-    out = {**asdict(hit), "tags": snippet["tags"]}
+    out = {**asdict(hit), "tags": snippet["tags"], "why": explain(hit)}
     if hit.kind == "policy":
         lang, text = text_in(snippet, hit.language)
         out.update(title=text["title"], body=text["body"])
