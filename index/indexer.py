@@ -66,8 +66,23 @@ def indexed_version(ix: FileIndex) -> int | None:
 
 def apply_changes(ix: FileIndex, snippets: Iterable[dict], data_version: int) -> None:
     """Replace the documents of these snippets; only published ones stay searchable."""
+    apply_locked(ix, lambda: (list(snippets), data_version))
+
+
+def apply_locked(ix: FileIndex, read: Callable[[], tuple[list[dict], int] | None]) -> bool:
+    """Take the writer lock, then ask ``read`` what to write: (snippets, data version) or None.
+
+    Reading the store while holding the lock means the last writer always writes the latest
+    committed state, however writers in several processes interleave. Returns False when
+    there was nothing to write.
+    """
     writer = _writer(ix)
     try:
+        found = read()
+        if found is None:
+            writer.cancel()
+            return False
+        snippets, data_version = found
         writer.update_document(**state_document(data_version))
         for snippet in snippets:
             writer.delete_by_term("key", snippet["key"])
@@ -78,6 +93,7 @@ def apply_changes(ix: FileIndex, snippets: Iterable[dict], data_version: int) ->
         writer.cancel()
         raise
     writer.commit()
+    return True
 
 
 def rebuild(path: str | Path, snippets: Iterable[dict], data_version: int,

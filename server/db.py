@@ -146,6 +146,15 @@ MIGRATIONS: list[tuple[int, str]] = [
     );
     CREATE INDEX learned_examples_snippet ON learned_examples (snippet_key, agent, id);
     """),
+    (4, """
+    -- Snippets whose learned text changed and must be re-indexed. Learning writes here inside
+    -- its short transaction; the index is brought up to date right after, outside the lock
+    -- that issuing codes needs, and one index commit serves every entry queued meanwhile.
+    CREATE TABLE index_queue (
+        id   INTEGER PRIMARY KEY,
+        key  TEXT NOT NULL
+    );
+    """),
 ]
 
 # Columns holding JSON, with the Python value an empty one stands for.
@@ -336,6 +345,20 @@ class OfferStoreMixin:
             for key, lang, text in rows:
                 found.setdefault(key, {}).setdefault(lang, []).append(text)
         return found
+
+    def queue_reindex(self, keys: list[str]) -> None:
+        """Ask for these snippets to be re-indexed."""
+        self.conn.executemany("INSERT INTO index_queue (key) VALUES (?)", [(k,) for k in keys])
+
+    def reindex_queue(self) -> tuple[int, list[str]]:
+        """The newest queue entry's id and the distinct keys queued up to it."""
+        last = self.conn.execute("SELECT max(id) FROM index_queue").fetchone()[0] or 0
+        keys = [r[0] for r in self.conn.execute("SELECT DISTINCT key FROM index_queue WHERE id <= ?", (last,))]
+        return last, keys
+
+    def dequeue_reindex(self, up_to: int) -> None:
+        """Drop queue entries that an index commit has served."""
+        self.conn.execute("DELETE FROM index_queue WHERE id <= ?", (up_to,))
 
     def clear_examples(self, snippet_key: str) -> int:
         """Forget everything a snippet learned; return how many examples went."""

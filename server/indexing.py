@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from flask import Flask, current_app
 
 from index.errors import IndexUnavailable
-from index.indexer import apply_changes, indexed_version, open_index, rebuild
+from index.indexer import apply_changes, apply_locked, indexed_version, open_index, rebuild
 from index.searcher import SnippetSearcher
 from server.db import Store, open_store
 
@@ -27,6 +27,30 @@ def write_snippets(store: Store, snippets: Iterable[dict]) -> None:
     """
     version = store.bump_data_version()
     apply_changes(open_index(current_app.config["INDEX_DIR"]), with_learned(store, list(snippets)), version)
+
+
+def drain_reindex_queue(store: Store) -> bool:
+    """Re-index every snippet queued for it (by any process); call outside a transaction.
+
+    Holding the index's writer lock while reading the store, one commit serves all entries
+    queued until then; a writer that finds the queue already served writes nothing.
+    """
+    served = 0
+
+    def read():
+        nonlocal served
+        served, keys = store.reindex_queue()
+        if not keys:
+            return None
+        snippets = with_learned(store, list(store.get_snippets(keys).values()))
+        return snippets, store.data_version()
+
+    wrote = apply_locked(open_index(current_app.config["INDEX_DIR"]), read)
+    if wrote:
+        # Only after the commit: a crash before it leaves the entries for the next writer.
+        with store.transaction():
+            store.dequeue_reindex(served)
+    return wrote
 
 
 def with_learned(store: Store, snippets: list[dict]) -> list[dict]:
@@ -54,8 +78,10 @@ def rebuild_index(app: Flask, progress: Callable[[int], None] | None = None,
             total = store.count_snippets()
             if start:
                 start(total)
-            return rebuild(app.config["INDEX_DIR"], _batches(store), store.data_version(),
-                           progress=progress)
+            count = rebuild(app.config["INDEX_DIR"], _batches(store), store.data_version(),
+                            progress=progress)
+            store.dequeue_reindex(store.reindex_queue()[0])  # the rebuild served them all
+            return count
     finally:
         store.conn.close()
 

@@ -18,7 +18,9 @@ MAX_EXAMPLE = 2_000  # characters of one ticket kept as an example
 def teach(store: Store, snippet: dict, text: str, language: str, agent: str, ticket_id: str) -> list[str]:
     """Learn that ``text`` was answered by ``snippet`` (and its policies); return the keys taught.
 
-    Call inside the store transaction that records the insertion; re-indexes what changed.
+    Call inside the store transaction that records the insertion, then
+    ``drain_reindex_queue`` after it commits: the index write then happens outside the lock
+    that issuing codes needs.
     """
     text = " ".join(text.split())[:MAX_EXAMPLE]
     if not text:
@@ -35,7 +37,8 @@ def teach(store: Store, snippet: dict, text: str, language: str, agent: str, tic
             store.prune_examples(key, agent, PER_AGENT, PER_SNIPPET)
             taught.append(key)
     if taught:
-        write_snippets(store, [targets[k] for k in taught])
+        store.queue_reindex(taught)
+        store.bump_data_version()
     return taught
 
 
