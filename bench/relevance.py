@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
         if args.learn_from:
             started = time.perf_counter()
             n = learn(client, team, args.learn_from, args.field)
+            app.extensions["replyassist.reindexer"].flush()  # index what is still queued
             print(f"learned from {n} insertions in {time.perf_counter() - started:.1f}s", file=sys.stderr)
         started = time.perf_counter()
         results = evaluate(client, headers, lines, args.field, kinds)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
 
 from flask import Flask, current_app
@@ -29,7 +31,7 @@ def write_snippets(store: Store, snippets: Iterable[dict]) -> None:
     apply_changes(open_index(current_app.config["INDEX_DIR"]), with_learned(store, list(snippets)), version)
 
 
-def drain_reindex_queue(store: Store) -> bool:
+def drain_reindex_queue(store: Store, index_dir: str) -> bool:
     """Re-index every snippet queued for it (by any process); call outside a transaction.
 
     Holding the index's writer lock while reading the store, one commit serves all entries
@@ -45,12 +47,62 @@ def drain_reindex_queue(store: Store) -> bool:
         snippets = with_learned(store, list(store.get_snippets(keys).values()))
         return snippets, store.data_version()
 
-    wrote = apply_locked(open_index(current_app.config["INDEX_DIR"]), read)
+    wrote = apply_locked(open_index(index_dir), read)
     if wrote:
         # Only after the commit: a crash before it leaves the entries for the next writer.
         with store.transaction():
             store.dequeue_reindex(served)
     return wrote
+
+
+class Reindexer:
+    """Serves the re-index queue from a background thread, so insertions never wait for Whoosh.
+
+    A Whoosh commit takes ~90 ms on this hardware; done inside each insertion it capped the
+    whole desk at ~10 insertions/s (bench/issuance.py). Batched here, one commit serves every
+    insertion queued meanwhile and learned text is searchable within about a second.
+    """
+
+    PAUSE = 0.2  # seconds to let more entries queue before a commit
+
+    def __init__(self, database: str, index_dir: str) -> None:
+        self.database, self.index_dir = database, index_dir
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def poke(self) -> None:
+        """Something was queued: serve it soon."""
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="reindexer", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def flush(self) -> None:
+        """Serve the queue now, in this thread (tests, benchmarks, commands)."""
+        store = open_store(self.database)
+        try:
+            drain_reindex_queue(store, self.index_dir)
+        finally:
+            store.conn.close()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            time.sleep(self.PAUSE)
+            try:
+                self.flush()
+            except Exception:  # the queue is durable: log, and try again shortly
+                log.exception("re-indexing learned text failed; retrying")
+                time.sleep(1.0)
+                self._wake.set()
+
+
+def reindexer() -> Reindexer:
+    """This process's background re-indexer."""
+    return current_app.extensions["replyassist.reindexer"]
 
 
 def with_learned(store: Store, snippets: list[dict]) -> list[dict]:
@@ -109,3 +161,4 @@ def init_app(app: Flask) -> None:
     """Make sure the index is usable and give the app its searcher."""
     ensure_index(app)
     app.extensions["replyassist.searcher"] = SnippetSearcher(app.config["INDEX_DIR"])
+    app.extensions["replyassist.reindexer"] = Reindexer(app.config["DATABASE"], app.config["INDEX_DIR"])

@@ -18,8 +18,8 @@ MAX_EXAMPLE = 2_000  # characters of one ticket kept as an example
 def teach(store: Store, snippet: dict, text: str, language: str, agent: str, ticket_id: str) -> list[str]:
     """Learn that ``text`` was answered by ``snippet`` (and its policies); return the keys taught.
 
-    Call inside the store transaction that records the insertion, then
-    ``drain_reindex_queue`` after it commits: the index write then happens outside the lock
+    Call inside the store transaction that records the insertion, then poke the
+    ``Reindexer`` after it commits: the index is written in the background, outside the lock
     that issuing codes needs.
     """
     text = " ".join(text.split())[:MAX_EXAMPLE]

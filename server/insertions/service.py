@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from server.db import Store, utcnow
 from server.errors import Conflict, NotFound, Unprocessable
-from server.indexing import drain_reindex_queue
+from server.indexing import reindexer
 from server.learning import teach
 from server.offers.service import code_view, issue_code
 from server.replies import check_fields, field_specs, prepare
@@ -54,7 +54,7 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
             "offer_code_id": code["id"] if code else None, "at": utcnow()})
         taught = teach(store, snippet, text, language, agent, ticket["id"]) if not repeated else []
     if taught:
-        drain_reindex_queue(store)
+        reindexer().poke()
     result = {"insertion_id": insertion_id, "key": key, "kind": snippet["kind"],
               "language": prepared.language, "text": None, "missing": [], "offer": None,
               "eligible": verdict.eligible, "reason": verdict.reason, "repeated": repeated}

@@ -1,6 +1,8 @@
 """Learning from insertions: taught, capped, explained, cleared, and credited to policies."""
 from __future__ import annotations
 
+import time
+
 from server import learning
 from tests.conftest import _token
 
@@ -9,6 +11,8 @@ GOAT = "A goat from the farm next door chewed through the box on my porch"
 
 
 def suggest(client, headers, body, limit=5):
+    # Learned text is indexed in the background; serve the queue now instead of waiting.
+    client.application.extensions["replyassist.reindexer"].flush()
     return client.post("/api/v1/suggest", json={"ticket": {"id": "S-1", "body": body}, "limit": limit},
                        headers=headers).json
 
@@ -91,8 +95,23 @@ def test_italian_tickets_teach_in_italian(demo, client, agent, manager):
     body = "La capra del vicino ha masticato il pacco davanti alla porta"
     insert(client, agent, "reply/missing-package", "T-it", body, language="it")
     assert learned(client, manager, "reply/missing-package")["examples"][0]["language"] == "it"
+    demo.extensions["replyassist.reindexer"].flush()
     hits = client.post("/api/v1/suggest", json={"ticket": {"id": "S", "body": "una capra ha masticato il pacco",
                                                            "language": "it"}}, headers=agent).json
     assert hits["replies"][0]["key"] == "reply/missing-package" and hits["replies"][0]["learned_from"] == 1
     # The English-only policy learned the Italian ticket too (reply -> policy credit).
     assert hits["policies"][0]["key"] == "policy/shipping_issue/missing"
+
+
+def test_learned_text_is_indexed_in_the_background(demo, client, agent):
+    insert(client, agent, "reply/missing-package", "T-goat", GOAT)
+    # No flush: the reindexer thread serves the queue on its own, within about a second.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        replies = client.post("/api/v1/suggest", json={"ticket": {"id": "S", "body": "the goat chewed my box"}},
+                              headers=agent).json["replies"]
+        top = replies[0] if replies else {"key": None, "learned_from": 0}
+        if top["learned_from"] == 1:
+            break
+        time.sleep(0.1)
+    assert top["key"] == "reply/missing-package" and top["learned_from"] == 1
