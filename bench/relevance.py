@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", help="write the scores and per-line ranks to this file")
     parser.add_argument("--misses", type=int, default=0, help="print this many misses")
     parser.add_argument("--learn-from", help="replay this labelled file as insertions before evaluating")
+    parser.add_argument("--synonyms", help="a synonyms file ({language: [[word, ...], ...]}) to load first")
     parser.add_argument("--peers", action="store_true",
                         help="also rank with a tuned BM25 and SQLite FTS5 over the same snippets (and learned text)")
     args = parser.parse_args(argv)
@@ -120,6 +121,10 @@ def main(argv: list[str] | None = None) -> dict:
             counts = import_pack_files(args.pack, actor="bench")
             print(f"imported {counts['created']} snippets in {time.perf_counter() - started:.1f}s", file=sys.stderr)
         store = open_store(app.config["DATABASE"])
+        if args.synonyms:
+            with store.transaction():
+                for lang, groups in json.loads(Path(args.synonyms).read_text(encoding="utf-8")).items():
+                    store.set_synonyms(lang, groups, "bench")
         kinds = {s["key"]: s["kind"] for s in store.iter_snippets()}
         headers = {"Authorization": f"Bearer {create_user(store, 'bench', 'agent')}"}
         team = [{"Authorization": f"Bearer {create_user(store, f'agent{n}', 'agent')}"}

@@ -36,7 +36,8 @@ COVERAGE_WEIGHT = 1.0  # stage two: how much covering more of the ticket's weigh
 LINK_TO_POLICY = 0.5  # share of a reply's score a policy it applies receives
 LINK_TO_REPLY = 0.3  # share of a policy's score the replies applying it receive
 LINKED_REPLIES = 10  # how many of the best replies lend their score to their policies
-MAX_QUERY_TERMS = 400  # distinct terms kept from one ticket (in order of first appearance)
+MAX_QUERY_TERMS = 400
+SYNONYM_WEIGHT = 0.5  # a synonym of a ticket term counts half as much as the term itself  # distinct terms kept from one ticket (in order of first appearance)
 
 
 @dataclass(frozen=True)
@@ -189,11 +190,22 @@ def learned(lang: str) -> tuple[str, float, float]:
     return (learned_field(lang), LEARNED_BOOST, LEARNED_B)
 
 
-def query_weights(language: str, text: str) -> dict[str, float]:
-    """The ticket's analysed terms with their weights (a repeated word counts, sub-linearly)."""
+def query_weights(language: str, text: str, synonyms: list[list[str]] | None = None) -> dict[str, float]:
+    """The ticket's analysed terms with their weights (a repeated word counts, sub-linearly).
+
+    ``synonyms`` are groups of words meaning the same here ("parcel", "package"): a ticket
+    term from a group brings the group's other terms in at ``SYNONYM_WEIGHT`` of its weight.
+    """
     counts = Counter(analyze(language, text))
     items = list(counts.items())[:MAX_QUERY_TERMS]
-    return {term: 1.0 + math.log(n) for term, n in items}
+    weights = {term: 1.0 + math.log(n) for term, n in items}
+    for group in synonyms or ():
+        terms = [t for word in group for t in analyze(language, word)]
+        present = [weights[t] for t in terms if t in weights]
+        if present:
+            for term in terms:
+                weights.setdefault(term, SYNONYM_WEIGHT * max(present))
+    return weights
 
 
 class SnippetSearcher:
@@ -261,7 +273,7 @@ class SnippetSearcher:
                 scores[ids] += (qweight * boost * idf) * tf * (K1 + 1.0) / (tf + norm)
 
     def suggest(self, text: str, language: str, *, kinds: tuple[str, ...] = ("policy", "reply"),
-                limit: int = 5) -> dict[str, list[Hit]]:
+                limit: int = 5, synonyms: dict[str, list[list[str]]] | None = None) -> dict[str, list[Hit]]:
         """The best snippets of each kind for a ticket's text, in ``language`` where possible.
 
         Snippets without a text in ``language`` compete in their default language.
@@ -273,7 +285,8 @@ class SnippetSearcher:
         scores = np.zeros(view.size, dtype=np.float32)
         in_lang = view.mask("language", language)
         terms_by_lang: dict[str, dict[str, float]] = {}
-        terms_by_lang[language] = query_weights(language, text)
+        synonyms = synonyms or {}
+        terms_by_lang[language] = query_weights(language, text, synonyms.get(language))
         if in_lang.any():
             self._score(view, text_fields(language) + [learned(language)], terms_by_lang[language],
                         in_lang, scores)
@@ -285,7 +298,7 @@ class SnippetSearcher:
         for other in view.languages:
             allowed = fallback & view.mask("language", other)
             if other != language and allowed.any():
-                terms_by_lang[other] = query_weights(other, text)
+                terms_by_lang[other] = query_weights(other, text, synonyms.get(other))
                 self._score(view, text_fields(other), terms_by_lang[other], allowed, scores)
         allowed = in_lang | fallback
         # Stage two, per kind, on the best candidates only.

@@ -19,6 +19,7 @@ from server.indexing import rebuild_index
 from server.offers.schemas import offers_schema, pool_import_schema
 from server.offers.service import import_pool, save_offers
 from server.packs.service import export_pack, import_records, read_packs
+from server.suggest.schemas import synonyms_schema
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "index" / "demo"
 DEMO_AGENT = "demo-agent"
@@ -136,6 +137,36 @@ def offers_pool_command(file: str, offer_key: str) -> None:
         offer=offer_key, **counts))
 
 
+synonyms_cli = AppGroup("synonyms", help="Manage synonym groups that widen ticket queries.")
+
+
+def load_synonyms_file(file: str, actor: str = "cli") -> dict[str, int]:
+    """Replace the synonym groups of every language in FILE ({language: [[word, ...], ...]})."""
+    try:
+        data = json.loads(Path(file).read_text(encoding="utf-8"))
+        loaded = {lang: synonyms_schema.load({"groups": groups})["groups"] for lang, groups in data.items()}
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{file} is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+    except (ValidationError, AttributeError) as exc:
+        raise click.ClickException(f"{file} is not a synonyms file ({{language: [[word, ...]]}}): {exc}") from exc
+    store = _store()
+    try:
+        with store.transaction():
+            for lang, groups in loaded.items():
+                store.set_synonyms(lang, [[w.strip().lower() for w in g] for g in groups], actor)
+    finally:
+        store.conn.close()
+    return {lang: len(groups) for lang, groups in loaded.items()}
+
+
+@synonyms_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def synonyms_import_command(file: str) -> None:
+    """Replace synonym groups from FILE, e.g. {"en": [["parcel", "package"]]}."""
+    counts = load_synonyms_file(file)
+    click.echo("synonyms: " + ", ".join(f"{n} groups for {lang}" for lang, n in counts.items()))
+
+
 @users_cli.command("create")
 @click.argument("name")
 @click.option("--role", type=click.Choice(auth.ROLES), default="agent", show_default=True)
@@ -164,6 +195,7 @@ def demo_command() -> None:
     if empty:
         offers = import_offer_file(str(DEMO_DIR / "offers.json"))
         counts = import_pack_files([str(DEMO_DIR / "policies.jsonl"), str(DEMO_DIR / "replies.jsonl")], actor="demo")
+        load_synonyms_file(str(DEMO_DIR / "synonyms.json"), actor="demo")
         click.echo(f"demo store loaded: {counts['created']} snippets, {offers['created']} offers")
     token_file = Path(current_app.config["HOME"]) / "demo-agent.token"
     store = _store()
@@ -181,5 +213,5 @@ def demo_command() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (index_cli, pack_cli, offers_cli, users_cli, demo_command):
+    for command in (index_cli, pack_cli, offers_cli, users_cli, synonyms_cli, demo_command):
         app.cli.add_command(command)

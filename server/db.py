@@ -155,6 +155,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         key  TEXT NOT NULL
     );
     """),
+    (5, """
+    -- Word groups that mean the same in this shop's tickets, per language (managers edit).
+    CREATE TABLE synonyms (
+        language    TEXT PRIMARY KEY,
+        groups      TEXT NOT NULL,                  -- JSON [["parcel", "package"], ...]
+        updated_at  TEXT NOT NULL,
+        updated_by  TEXT
+    );
+    """),
 ]
 
 # Columns holding JSON, with the Python value an empty one stands for.
@@ -531,6 +540,20 @@ class Store(OfferStoreMixin):
         row = self.conn.execute("SELECT id, name, role FROM users WHERE token_hash = ?",
                                 (token_hash,)).fetchone()
         return dict(row) if row else None
+
+    # -- synonyms --------------------------------------------------------------------------
+    def get_synonyms(self) -> dict[str, list[list[str]]]:
+        """Synonym groups by language."""
+        return {lang: json.loads(groups) for lang, groups in
+                self.conn.execute("SELECT language, groups FROM synonyms ORDER BY language")}
+
+    def set_synonyms(self, language: str, groups: list[list[str]], by: str | None) -> None:
+        """Replace one language's synonym groups."""
+        self.conn.execute(
+            "INSERT INTO synonyms (language, groups, updated_at, updated_by) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (language) DO UPDATE SET groups = excluded.groups, "
+            "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            (language, json.dumps(groups, ensure_ascii=False), utcnow(), by))
 
     # -- offers ----------------------------------------------------------------------------
     def upsert_offer(self, key: str, data: dict) -> bool:

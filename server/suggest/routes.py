@@ -1,6 +1,8 @@
 """POST /suggest (ranked policies and replies for a ticket) and GET /search."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app
 
 from server.api import API_PREFIX, doc, json_body, query_args
@@ -8,8 +10,10 @@ from server.auth import current_user, require
 from server.db import get_store
 from server.indexing import searcher
 from server.suggest import service
+from server.snippets.schemas import LANGUAGE_PATTERN
+from server.errors import Unprocessable
 from server.suggest.schemas import (search_query_schema, search_response_schema,
-                                    suggest_request_schema, suggest_response_schema)
+                                    suggest_request_schema, suggest_response_schema, synonyms_schema)
 
 bp = Blueprint("suggest", __name__, url_prefix=API_PREFIX)
 
@@ -32,3 +36,24 @@ def suggest():
 def search():
     args = query_args(search_query_schema)
     return search_response_schema.dump(service.search(searcher(), args))
+
+
+@bp.get("/synonyms")
+@require("agent")
+@doc(summary="Synonym groups by language, used to widen ticket queries")
+def list_synonyms():
+    return get_store().get_synonyms()
+
+
+@bp.put("/synonyms/<language>")
+@require("manager")
+@doc(summary="Replace one language's synonym groups", body=synonyms_schema, response=synonyms_schema)
+def put_synonyms(language: str):
+    if not re.match(LANGUAGE_PATTERN, language):
+        raise Unprocessable("Use an ISO 639-1 code such as 'en' in the URL.")
+    data = synonyms_schema.load(json_body())
+    groups = [[word.strip().lower() for word in group] for group in data["groups"]]
+    store = get_store()
+    with store.transaction():
+        store.set_synonyms(language, groups, current_user()["name"])
+    return synonyms_schema.dump({"groups": groups})

@@ -103,3 +103,14 @@ suggest_request_schema = SuggestRequestSchema()
 suggest_response_schema = SuggestResponseSchema()
 search_query_schema = SearchQuerySchema()
 search_response_schema = SearchResponseSchema()
+
+
+class SynonymsSchema(Schema):
+    """Groups of words that mean the same in one language's tickets."""
+
+    groups = fields.List(fields.List(fields.String(validate=validate.Length(min=1, max=50)),
+                                     validate=validate.Length(min=2, max=20)),
+                         required=True, validate=validate.Length(max=1000))
+
+
+synonyms_schema = SynonymsSchema()

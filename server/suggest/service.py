@@ -104,11 +104,12 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     language, source = choose_language(ticket, text, config)
     ranking = {"policy": [], "reply": []}
     if text:
-        # Ask for more replies than shown, so eligible ones from below can move up.
-        key = (searcher.state_id(), language, text, limit)
+        synonyms = store.get_synonyms()
+        key = (searcher.state_id(), language, text, limit, repr(synonyms))
         ranking = _cache.get(key)
         if ranking is None:
-            ranking = searcher.suggest(text, language, limit=limit + REPLY_SPARE)
+            # More replies than shown, so eligible ones from below can move up.
+            ranking = searcher.suggest(text, language, limit=limit + REPLY_SPARE, synonyms=synonyms)
             _cache.put(key, ranking)
     snippets = store.get_snippets([h.key for h in ranking["policy"] + ranking["reply"]])
     context = ticket_context(ticket)
