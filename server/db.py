@@ -214,6 +214,15 @@ class OfferStoreMixin:
 
     conn: sqlite3.Connection
 
+    def _page(self, table: str, where: list[str], params: list, order: str, limit: int,
+              offset: int) -> tuple[list[sqlite3.Row], int]:
+        """A page of rows matching all ``where`` clauses, and how many match in all."""
+        clause = " AND ".join(where)
+        total = self.conn.execute(f"SELECT count(*) FROM {table} WHERE {clause}", params).fetchone()[0]
+        rows = self.conn.execute(f"SELECT * FROM {table} WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
+                                 [*params, limit, offset]).fetchall()
+        return rows, total
+
     # -- offer codes -------------------------------------------------------------------------
     def code_for(self, ticket_id: str, snippet_key: str) -> dict | None:
         """The code already issued for this ticket and reply, if any."""
@@ -261,10 +270,7 @@ class OfferStoreMixin:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        clause = " AND ".join(where)
-        total = self.conn.execute(f"SELECT count(*) FROM offer_codes WHERE {clause}", params).fetchone()[0]
-        rows = self.conn.execute(f"SELECT * FROM offer_codes WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-                                 [*params, limit, offset])
+        rows, total = self._page("offer_codes", where, params, "id DESC", limit, offset)
         return [dict(r) for r in rows], total
 
     # -- code pool ---------------------------------------------------------------------------
@@ -461,10 +467,7 @@ class Store(OfferStoreMixin):
         if tag:
             where.append("EXISTS (SELECT 1 FROM json_each(snippets.tags) WHERE value = ?)")
             params.append(tag)
-        clause = " AND ".join(where)
-        total = self.conn.execute(f"SELECT count(*) FROM snippets WHERE {clause}", params).fetchone()[0]
-        rows = self.conn.execute(f"SELECT * FROM snippets WHERE {clause} ORDER BY key LIMIT ? OFFSET ?",
-                                 [*params, limit, offset])
+        rows, total = self._page("snippets", where, params, "key", limit, offset)
         return [_snippet_from_row(r) for r in rows], total
 
     def iter_snippets(self, status: str | None = None) -> Iterator[dict]:
