@@ -8,7 +8,7 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, store, index, API blueprints, commands."""
-    from server import api, cli, config, db, errors, indexing
+    from server import api, cli, config, db, errors, indexing, language
     from server import cors, demo  # the extension's origin checks; the demo helpdesk
     from server.insertions.routes import bp as insertions_bp
     from server.offers.routes import bp as offers_bp
@@ -30,5 +30,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(insertions_bp)
     app.register_blueprint(offers_bp)
     cli.init_app(app)
+    if not app.config.get("TESTING"):
+        # So the first ticket of the day isn't the one that waits for the models to load.
+        language.warm_up(tuple(app.config["DETECT_LANGUAGES"].split(",")))
     demo.init_app(app)  # the demo helpdesk, only when DEMO is on
     return app

@@ -12,7 +12,6 @@ from server.language import detect
 from server.replies import prepare, text_in
 
 _CACHE_SIZE = 512
-REPLY_SPARE = 5  # replies ranked beyond the limit, for eligible ones to move up
 
 
 class _RankingCache:
@@ -96,8 +95,9 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
             agent: str) -> dict:
     """Ranked policies and replies for a ticket, rendered in its language.
 
-    Replies whose conditions the ticket's facts contradict rank below the others (with the
-    reason); replies whose conditions can't be checked stay where relevance puts them.
+    Of the most relevant replies, those whose conditions the ticket's facts contradict rank
+    below the others (with the reason); replies whose conditions can't be checked stay where
+    relevance puts them.
     """
     started = time.perf_counter()
     text = ticket_text(ticket)
@@ -108,18 +108,17 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
         key = (searcher.state_id(), language, text, limit, repr(synonyms))
         ranking = _cache.get(key)
         if ranking is None:
-            # More replies than shown, so eligible ones from below can move up.
-            ranking = searcher.suggest(text, language, limit=limit + REPLY_SPARE, synonyms=synonyms)
+            ranking = searcher.suggest(text, language, limit=limit, synonyms=synonyms)
             _cache.put(key, ranking)
     snippets = store.get_snippets([h.key for h in ranking["policy"] + ranking["reply"]])
     context = ticket_context(ticket)
     offer_keys = {snippets[h.key]["offer"] for h in ranking["reply"] if h.key in snippets} - {None}
     offers = {k: store.get_offer(k) for k in offer_keys}
-    policies = [_present(h, snippets[h.key], context, offers)
-                for h in ranking["policy"][:limit] if h.key in snippets]
-    replies = [_present(h, snippets[h.key], context, offers) for h in ranking["reply"] if h.key in snippets]
-    replies.sort(key=lambda r: r["eligible"] is False)  # stable: relevance order within each group
-    replies = replies[:limit]
+    policies = [_present(h, snippets[h.key], context, offers) for h in ranking["policy"] if h.key in snippets]
+    replies = [_present(h, snippets[h.key], context, offers) for h in ranking["reply"][:limit] if h.key in snippets]
+    # Relevance picks which replies show; among them, those the ticket's facts contradict go
+    # last (stable sort: relevance order within each group), still visible with their reason.
+    replies.sort(key=lambda r: r["eligible"] is False)
     shown = [["policy", h["key"], i] for i, h in enumerate(policies, 1)]
     shown += [["reply", h["key"], i] for i, h in enumerate(replies, 1)]
     store.record_suggestion(ticket["id"], agent, language, shown, utcnow())
