@@ -1,0 +1,168 @@
+"""Real parts for the browser tests: a waitress server over a demo home, and Chromium with
+the unpacked extension (Debian's /usr/bin/chromium; see ../shared/notes/browser-tests.md)."""
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXTENSION = ROOT / "extension"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+BIN = Path(sys.executable).parent
+CHROMIUM = "/usr/bin/chromium"
+START_WAIT = 60.0
+# The id the manifest's `key` pins (extension/README.md says how it is derived).
+EXTENSION_ID = "agdaiocgilkaohmjahdndclkkkieaaac"
+SIDEBAR = "#reply-assist-sidebar"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(home: Path, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPLYASSIST_")}
+    return {**env, "REPLYASSIST_HOME": str(home), "PYTHONPATH": str(ROOT), **extra}
+
+
+def flask_cli(env: dict, *args: str) -> str:
+    result = subprocess.run([str(BIN / "flask"), "--app", "server", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@dataclass
+class Server:
+    """A waitress process serving the demo store and the demo helpdesk."""
+
+    home: Path
+    port: int
+    token: str
+    process: subprocess.Popen | None = None
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = self.home / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def database(self) -> Path:
+        return self.home / "replyassist.sqlite3"
+
+    def start(self) -> Server:
+        env = server_env(self.home, REPLYASSIST_DEMO="1")
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [str(BIN / "waitress-serve"), "--host", "127.0.0.1", f"--port={self.port}", "--threads", "8",
+                 "--call", "server:create_app"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + START_WAIT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited:\n{self.log.read_text(errors='replace')}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=5) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not answer within {START_WAIT}s:\n{self.log.read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def query(self, sql: str, *params: object) -> list[dict]:
+        """Rows straight from the server's SQLite file (read-only)."""
+        conn = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in conn.execute(sql, params)]
+        finally:
+            conn.close()
+
+    def insertion(self, ticket_id: str, key: str) -> dict | None:
+        """The recorded insertion of a reply into a ticket, with its offer code if any."""
+        rows = self.query(
+            "SELECT i.*, c.code AS code, c.status AS code_status FROM insertions i "
+            "LEFT JOIN offer_codes c ON c.id = i.offer_code_id WHERE i.ticket_id = ? AND i.snippet_key = ?",
+            ticket_id, key)
+        return rows[0] if rows else None
+
+
+def demo_home(parent: Path) -> tuple[Path, str]:
+    """A home with the demo store loaded; returns it and the demo agent's token."""
+    home = parent / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    token = flask_cli(server_env(home), "demo").strip().splitlines()[-1]
+    return home, token
+
+
+def launch(playwright, profile: Path | None = None):
+    """Chromium with the unpacked extension; returns the context and its service worker."""
+    profile = profile or Path(tempfile.mkdtemp(prefix="ra-profile-"))
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, viewport={"width": 1280, "height": 860},
+        args=[f"--disable-extensions-except={EXTENSION}", f"--load-extension={EXTENSION}", "--no-sandbox",
+              "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+              "--disable-sync", "--no-first-run"])
+    worker = context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
+    assert worker.url.startswith(f"chrome-extension://{EXTENSION_ID}/"), worker.url
+    return context, worker
+
+
+def configure(worker, **settings) -> None:
+    """Write the extension's settings as the options page does."""
+    worker.evaluate("settings => chrome.storage.local.set(settings)", settings)
+
+
+def wait_for_sidebar(page, state: str = "ready", ticket_id: str | None = None, timeout: float = 15000):
+    selector = f'{SIDEBAR}[data-state="{state}"]'
+    if ticket_id is not None:
+        selector += f'[data-ticket-id="{ticket_id}"]'
+    page.wait_for_selector(selector, state="attached", timeout=timeout)
+    return page.locator(SIDEBAR)
+
+
+def reply_card(page, key: str):
+    return page.locator(f'{SIDEBAR} article.reply[data-key="{key}"]')
+
+
+def wait_for_card(page, key: str, state: str, timeout: float = 15000):
+    page.wait_for_selector(f'{SIDEBAR} article.reply[data-key="{key}"][data-state="{state}"]',
+                           state="attached", timeout=timeout)
+    return reply_card(page, key)
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a screenshot under tests/browser/artifacts/ (git-ignored) for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def fixture_html(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
