@@ -158,15 +158,23 @@ class _View:
     def _doc_length(self, docnum: int, fieldname: str) -> float:
         for reader, offset in reversed(self.leaves):
             if docnum >= offset:
-                return float(reader.doc_field_length(docnum - offset, fieldname))
+                return float(reader.doc_field_length(docnum - offset, fieldname) or 0)
         return 0.0
 
     def field_total(self, fieldname: str) -> float:
-        """Total tokens of a field over the index."""
+        """Total tokens of a field over the live documents of the index.
+
+        Whoosh's own total still counts deleted documents until their segment is merged, and
+        every re-index deletes; left in, the average length would drift with commit history.
+        """
         total = self._field_totals.get(fieldname)
         if total is None:
             with self.lock:
-                total = self._field_totals[fieldname] = float(self.searcher.field_length(fieldname))
+                total = 0.0
+                for reader, _ in self.leaves:
+                    total += reader.field_length(fieldname)
+                    total -= sum(reader.doc_field_length(d, fieldname) or 0 for d in reader.deleted_docs_set)
+                self._field_totals[fieldname] = total
         return total
 
     def stored(self, docnum: int) -> dict:
