@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export REPLYASSIST_HOME ?= $(CURDIR)/instance
 
-.PHONY: install run test bench-relevance bench-latency clean
+.PHONY: install run test chromium bench-relevance bench-latency clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,17 @@ run: install
 	@echo "Reply Assist on http://$(HOST):$(PORT)/api/v1/health (Ctrl-C stops it)"
 	REPLYASSIST_DEMO=1 $(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call server:create_app
 
-test: install
+# The browser tests drive Debian's chromium (Playwright never downloads a browser here).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+	  else \
+	    echo "make test needs Chromium for tests/browser: sudo apt-get install -y chromium" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: install chromium
 	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir . $(PYTEST_ARGS)
 
 # Relevance on the ABCD dev split (needs ../shared); see bench/README.md for the rest.
