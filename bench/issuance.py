@@ -21,12 +21,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
 import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,8 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project's root
+
+from server.process import ServerError, ServerProcess, flask_cli, start_all  # noqa: E402
+
 SEED = 20261124
 WARMUP_PER_PROCESS = 5  # order-status insertions per process before timing (not counted)
 CODE_REPLY = "reply/cancel-unshipped"  # issues a free-shipping code
@@ -51,63 +50,6 @@ _STARTED = time.perf_counter()
 
 def progress(message: str) -> None:
     print(f"[{time.perf_counter() - _STARTED:7.1f} s] {message}", file=sys.stderr, flush=True)
-
-
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPLYASSIST_")}
-    return {**env, "REPLYASSIST_HOME": str(home), "PYTHONPATH": str(ROOT)}
-
-
-def _flask(home: Path, *args: str) -> str:
-    result = subprocess.run([str(BIN / "flask"), "--app", "server", *args], cwd=ROOT, env=_env(home),
-                            capture_output=True, text=True, timeout=300)
-    if result.returncode != 0:
-        raise SystemExit(f"flask {' '.join(args)} failed:\n{result.stderr}")
-    return result.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One waitress process serving ``server:create_app`` over a shared home."""
-
-    def __init__(self, home: Path, name: str, threads: int) -> None:
-        self.port = _free_port()
-        self.log = home / f"server-{name}.log"
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [str(BIN / "waitress-serve"), "--host", "127.0.0.1", f"--port={self.port}",
-                 f"--threads={threads}", "--call", "server:create_app"],
-                cwd=ROOT, env=_env(home), stdout=out, stderr=subprocess.STDOUT)
-
-    def wait_healthy(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"a server exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                status, _ = request(self.port, "GET", "/api/v1/health")
-                if status == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit(f"a server did not answer within {timeout:.0f} s:\n{self.tail()}")
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def request(port: int, method: str, path: str, *, token: str | None = None, body: object = None,
@@ -167,7 +109,7 @@ def raise_limits(port: int, manager: str) -> None:
             raise SystemExit(f"PUT /offers/{offer['key']} answered {status}: {body}")
 
 
-def fire(servers: list[Server], agents: list[str], kinds: list[str]) -> tuple[float, list[Outcome]]:
+def fire(servers: list[ServerProcess], agents: list[str], kinds: list[str]) -> tuple[float, list[Outcome]]:
     """Send every request once from len(agents) client threads released together."""
     clients = len(agents)
     outcomes: list[Outcome | None] = [None] * len(kinds)
@@ -224,18 +166,17 @@ def run_once(processes: int, clients: int, total: int, code_share: float, thread
              workdir: Path, keep: bool) -> Run:
     home = Path(tempfile.mkdtemp(prefix=f"issuance-{processes}p-", dir=workdir))
     run = Run(processes, clients, total)
-    servers: list[Server] = []
+    servers: list[ServerProcess] = []
     try:
         progress(f"{processes} process(es): loading the demo store into {home}")
-        _flask(home, "demo")
+        flask_cli(home, "demo")
         users = [("marco", "manager")] + [(f"agent-{c}", "agent") for c in range(clients)]
         with ThreadPoolExecutor(4) as pool:
-            tokens = list(pool.map(lambda u: _flask(home, "users", "create", u[0], "--role", u[1])
+            tokens = list(pool.map(lambda u: flask_cli(home, "users", "create", u[0], "--role", u[1])
                                    .strip().splitlines()[-1], users))
         manager, agents = tokens[0], tokens[1:]
-        servers = [Server(home, str(n), threads) for n in range(processes)]
-        for server in servers:
-            server.wait_healthy()
+        servers = [ServerProcess(home, threads=threads, log=home / f"server-{n}.log") for n in range(processes)]
+        start_all(servers, timeout=120)
         raise_limits(servers[0].port, manager)
         for server in servers:  # warm-up: first requests load modules, templates, the language detector
             for n in range(WARMUP_PER_PROCESS):
@@ -248,8 +189,7 @@ def run_once(processes: int, clients: int, total: int, code_share: float, thread
         progress(f"{processes} process(es): firing {total} insertions from {clients} clients")
         run.wall_s, run.outcomes = fire(servers, agents, kinds)
         for server in servers:
-            if server.proc.poll() is not None:
-                raise SystemExit(f"a server died during the run:\n{server.tail()}")
+            server.check_alive()  # raises with the log's tail if it died during the run
         run.checks = verify(home / "replyassist.sqlite3", run.outcomes, WARMUP_PER_PROCESS * processes)
     finally:
         for server in servers:
@@ -321,4 +261,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ServerError as exc:  # a message, not a traceback: the log's tail says what went wrong
+        raise SystemExit(str(exc)) from None

@@ -18,14 +18,11 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
 import re
 import shutil
-import socket
 import sqlite3
 import string
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +31,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the project's root
+
+from server.process import ServerError, ServerProcess, flask_cli  # noqa: E402
+
 DATASETS = ROOT.parent / "shared" / "datasets"
 POLICIES = DATASETS / "abcd" / "policies.jsonl"
 EVAL_DEV = DATASETS / "abcd" / "eval_dev.jsonl"  # never eval_test: it is for reporting relevance only
@@ -157,85 +158,7 @@ def write_pack(path: Path, snippets: list[dict]) -> None:
 
 
 # -- the real server -------------------------------------------------------------------------
-def _env(home: Path) -> dict[str, str]:
-    # Drop inherited REPLYASSIST_* settings (a DATABASE or INDEX_DIR would point elsewhere).
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPLYASSIST_")}
-    env["REPLYASSIST_HOME"] = str(home)
-    return env
-
-
-def _flask(home: Path, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "server", *args], cwd=ROOT,
-                            env=_env(home), capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"flask {' '.join(args)} failed ({result.returncode}):\n"
-                         f"{result.stdout}\n{result.stderr}")
-    return result
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no stderr captured)"
-
-
-class Server:
-    """A waitress process serving ``server:create_app`` over one home, on 127.0.0.1."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.port = _free_port()
-        self.stderr_path = home / "server.stderr"
-        self.proc: subprocess.Popen | None = None
-        self._stderr = None
-
-    def start(self, timeout: float = 300.0) -> None:
-        self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "waitress", "--host", "127.0.0.1", f"--port={self.port}",
-             "--threads=4", "--call", "server:create_app"],
-            cwd=ROOT, env=_env(self.home), stdout=subprocess.DEVNULL, stderr=self._stderr)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/api/v1/health")
-                response = conn.getresponse()
-                body = response.read()
-                conn.close()
-                if response.status == 200:
-                    return
-                raise SystemExit(f"GET /api/v1/health answered {response.status}: {body[:500]!r}")
-            except (ConnectionError, OSError, http.client.HTTPException):
-                time.sleep(0.1)
-        raise SystemExit(f"the server did not answer within {timeout:.0f} s:\n{_tail(self.stderr_path)}")
-
-    def check_alive(self) -> None:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise SystemExit(f"the server exited with code {self.proc.returncode}; its stderr ends:\n"
-                             f"{_tail(self.stderr_path)}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self._stderr is not None:
-            self._stderr.close()
-
-
-def time_suggest(server: Server, token: str, queries: list[str], id_prefix: str) -> tuple[list[float], list[float], int]:
+def time_suggest(server: ServerProcess, token: str, queries: list[str], id_prefix: str) -> tuple[list[float], list[float], int]:
     """Send each query once, in order, on one keep-alive connection.
 
     Returns client wall times (ms, request sent to body read), the server's took_ms, and how
@@ -259,7 +182,7 @@ def time_suggest(server: Server, token: str, queries: list[str], id_prefix: str)
             took.append(float(data["took_ms"]))
             empty += not (data["policies"] or data["replies"])
     except (ConnectionError, http.client.HTTPException) as exc:
-        server.check_alive()  # exits with the server's stderr if it died
+        server.check_alive()  # raises with the end of the server's log if it died
         raise SystemExit(f"request failed while the server still runs: {exc!r}") from exc
     finally:
         conn.close()
@@ -315,15 +238,13 @@ def run_size(size: int, workdir: Path, pool: list[str], flows: list[str], warmup
     progress(f"size {size}: pack written ({kinds['policy']} policies, {kinds['reply']} replies, "
              f"{words:.0f} body words on average); importing with `flask pack import`")
     started = time.perf_counter()
-    out = _flask(home, "pack", "import", str(pack))
+    out = flask_cli(home, "pack", "import", str(pack), timeout=None)
     import_s = time.perf_counter() - started
-    progress(f"size {size}: {out.stdout.strip()} in {import_s:.1f} s ({size / import_s:.0f} docs/s)")
-    token = _flask(home, "users", "create", "bench", "--role", "agent").stdout.strip().splitlines()[-1]
+    progress(f"size {size}: {out.strip()} in {import_s:.1f} s ({size / import_s:.0f} docs/s)")
+    token = flask_cli(home, "users", "create", "bench", "--role", "agent", timeout=None).strip().splitlines()[-1]
 
-    server = Server(home)
-    try:
-        started = time.perf_counter()
-        server.start()
+    started = time.perf_counter()
+    with ServerProcess(home, threads=4, log=home / "server.stderr").start(timeout=300) as server:
         progress(f"size {size}: server up on 127.0.0.1:{server.port} in {time.perf_counter() - started:.1f} s; "
                  f"{len(warmup)} warm-up queries")
         time_suggest(server, token, warmup, "w")
@@ -331,8 +252,6 @@ def run_size(size: int, workdir: Path, pool: list[str], flows: list[str], warmup
         client, took, empty = time_suggest(server, token, queries, "q")
         progress(f"size {size}: repeat pass (ranking cache)")
         repeat, repeat_took, _ = time_suggest(server, token, queries, "q")
-    finally:
-        server.stop()
     progress(f"size {size}: server stopped; building FTS5")
 
     started = time.perf_counter()
@@ -420,4 +339,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ServerError as exc:  # a message, not a traceback: the server's log tail says what went wrong
+        raise SystemExit(str(exc)) from None

@@ -27,56 +27,28 @@ import argparse
 import html
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the project's root
+
+from server.process import ServerError, ServerProcess, flask_cli  # noqa: E402
+
 EXTENSION = ROOT / "extension"
 EVAL_DEV = ROOT.parent / "shared" / "datasets" / "abcd" / "eval_dev.jsonl"  # never eval_test
-BIN = Path(sys.executable).parent
 CHROMIUM = "/usr/bin/chromium"
 SIDEBAR = "#reply-assist-sidebar"
 DEMO_TICKETS = [str(1001 + i) for i in range(10)]
 WARMUP = 3
 PERCENTILE_METHOD = "linear"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(home: Path) -> tuple[subprocess.Popen, str, str]:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("REPLYASSIST_")},
-           "REPLYASSIST_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    demo = subprocess.run([str(BIN / "flask"), "--app", "server", "demo"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=True)
-    token = demo.stdout.strip().splitlines()[-1]
-    port = free_port()
-    log = open(home / "server.log", "wb")
-    process = subprocess.Popen([str(BIN / "waitress-serve"), "--host", "127.0.0.1", f"--port={port}",
-                                "--threads", "8", "--call", "server:create_app"],
-                               cwd=ROOT, env={**env, "REPLYASSIST_DEMO": "1"}, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=5):
-                return process, url, token
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise SystemExit(f"the server did not start; see {home / 'server.log'}")
 
 
 def bench_page(i: int, text: str) -> str:
@@ -154,8 +126,11 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="ra-open-latency-") as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
-        process, url, token = start_server(home)
+        token = flask_cli(home, "demo").strip().splitlines()[-1]
+        server = ServerProcess(home, threads=8, env={"REPLYASSIST_DEMO": "1"}, log=home / "server.log")
+        url = server.url
         try:
+            server.start(timeout=60)
             with sync_playwright() as p:
                 context = p.chromium.launch_persistent_context(
                     str(Path(tmp) / "profile"), executable_path=CHROMIUM, headless=True,
@@ -182,8 +157,7 @@ def main(argv: list[str] | None = None) -> dict:
                     results[run]["wall_s"] = round(time.perf_counter() - started, 1)
                 context.close()
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            server.stop(timeout=10)
 
     print(f"\nticket opened -> suggestions drawn (ms), Chromium {chromium_version()} headless, "
           f"{os.cpu_count()} CPUs, demo store")
@@ -206,4 +180,7 @@ def chromium_version() -> str:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ServerError as exc:  # a message, not a traceback: the server's log tail says what went wrong
+        raise SystemExit(str(exc)) from None

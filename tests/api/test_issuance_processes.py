@@ -7,9 +7,7 @@ pool code went out twice, and a repeated insertion never made a second code.
 """
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.test_server_process import BIN, ROOT, Response, call, flask_cli, free_port, wait_until_healthy
+from server.process import ServerProcess, flask_cli, start_all
+from tests.api.test_server_process import START_WAIT, Response, call
 
 pytestmark = pytest.mark.slow
 
@@ -43,36 +42,19 @@ class Cluster:
 def cluster(tmp_path) -> Iterator[Cluster]:
     """Three waitress processes over one fresh demo home, three agents and a manager."""
     home = tmp_path / "home"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("REPLYASSIST_")},
-           "REPLYASSIST_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    flask_cli(env, "demo")
+    flask_cli(home, "demo")
     users = [("agent-1", "agent"), ("agent-2", "agent"), ("agent-3", "agent"), ("marco", "manager")]
     with ThreadPoolExecutor(len(users)) as pool:
-        tokens = list(pool.map(lambda u: flask_cli(env, "users", "create", u[0], "--role", u[1])
+        tokens = list(pool.map(lambda u: flask_cli(home, "users", "create", u[0], "--role", u[1])
                                .strip().splitlines()[-1], users))
-    processes: list[tuple[subprocess.Popen, str, Path]] = []
+    servers = [ServerProcess(home, threads=THREADS, log=home / f"server-{n}.log") for n in range(PROCESSES)]
     try:
-        for n in range(PROCESSES):
-            port, log = free_port(), home / f"server-{n}.log"
-            with open(log, "wb") as out:
-                process = subprocess.Popen(
-                    [str(BIN / "waitress-serve"), "--host", "127.0.0.1", f"--port={port}",
-                     "--threads", str(THREADS), "--call", "server:create_app"],
-                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-            processes.append((process, f"http://127.0.0.1:{port}/api/v1", log))
-        for process, base, log in processes:
-            wait_until_healthy(process, base, log)
-        yield Cluster(bases=[base for _, base, _ in processes], agents=tokens[:3], manager=tokens[3],
+        start_all(servers, timeout=START_WAIT)
+        yield Cluster(bases=[f"{s.url}/api/v1" for s in servers], agents=tokens[:3], manager=tokens[3],
                       database=home / "replyassist.sqlite3")
     finally:
-        for process, _, _ in processes:
-            process.terminate()
-        for process, _, _ in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        for server in servers:
+            server.stop(timeout=10)
 
 
 def all_at_once(requests: list[Callable[[], Response]]) -> list[Response]:

@@ -6,11 +6,6 @@ through one must be what the other answers with next, also while writes and read
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -19,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from server.process import ServerProcess, flask_cli, start_all
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 START_WAIT = 60.0  # seconds a server may take to answer /health before the fixture gives up
 
 KEY = "policy/store/umbrella-loans"
@@ -59,43 +54,6 @@ def call(base: str, method: str, path: str, *, token: str | None = None, body: o
     return Response(status, content_type, json.loads(raw) if raw else None)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def flask_cli(env: dict, *args: str) -> str:
-    result = subprocess.run([str(BIN / "flask"), "--app", "server", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def start_server(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "waitress-serve"), "--host", "127.0.0.1", f"--port={port}", "--threads", "8",
-             "--call", "server:create_app"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return process, f"http://127.0.0.1:{port}/api/v1"
-
-
-def wait_until_healthy(process: subprocess.Popen, base: str, log: Path) -> None:
-    deadline = time.monotonic() + START_WAIT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            if call(base, "GET", "/health").status == 200:
-                return
-        except OSError:  # not listening yet
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"server did not answer within {START_WAIT}s:\n{log.read_text(errors='replace')}")
-
-
 @dataclass
 class Servers:
     a: str
@@ -109,30 +67,15 @@ class Servers:
 def servers(tmp_path_factory):
     """Two waitress processes over one demo home, with an agent's and a manager's token."""
     home = tmp_path_factory.mktemp("home")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("REPLYASSIST_")},
-           "REPLYASSIST_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    agent = flask_cli(env, "demo").strip().splitlines()[-1]
-    manager = flask_cli(env, "users", "create", "marco", "--role", "manager").strip().splitlines()[-1]
-    processes = []
+    agent = flask_cli(home, "demo").strip().splitlines()[-1]
+    manager = flask_cli(home, "users", "create", "marco", "--role", "manager").strip().splitlines()[-1]
+    a, b = (ServerProcess(home, threads=8, log=home / f"server-{name}.log") for name in ("a", "b"))
     try:
-        bases = []
-        for name in ("a", "b"):
-            log = home / f"server-{name}.log"
-            process, base = start_server(env, log)
-            processes.append(process)
-            bases.append((process, base, log))
-        for process, base, log in bases:
-            wait_until_healthy(process, base, log)
-        yield Servers(a=bases[0][1], b=bases[1][1], agent=agent, manager=manager, log_b=bases[1][2])
+        start_all([a, b], timeout=START_WAIT)
+        yield Servers(a=f"{a.url}/api/v1", b=f"{b.url}/api/v1", agent=agent, manager=manager, log_b=b.log)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        for server in (a, b):
+            server.stop(timeout=10)
 
 
 def ticket(body: str) -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.harness import CHROMIUM, Server, configure, demo_home, free_port, launch
+from tests.browser.harness import CHROMIUM, Server, configure, demo_home, launch
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -23,7 +23,7 @@ def _chromium_present():
 def server(tmp_path_factory):
     """A waitress process over a fresh demo home (demo store, demo helpdesk on)."""
     home, token = demo_home(tmp_path_factory.mktemp("browser"))
-    srv = Server(home=home, port=free_port(), token=token).start()
+    srv = Server(home=home, token=token).start()
     yield srv
     srv.stop()
 

@@ -2,22 +2,15 @@
 the unpacked extension (Debian's /usr/bin/chromium; see ../shared/notes/browser-tests.md)."""
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-EXTENSION = ROOT / "extension"
+from server.process import ServerProcess, flask_cli
+
+EXTENSION = Path(__file__).resolve().parents[2] / "extension"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-BIN = Path(sys.executable).parent
 CHROMIUM = "/usr/bin/chromium"
 START_WAIT = 60.0
 # The id the manifest's `key` pins (extension/README.md says how it is derived).
@@ -25,74 +18,23 @@ EXTENSION_ID = "agdaiocgilkaohmjahdndclkkkieaaac"
 SIDEBAR = "#reply-assist-sidebar"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def server_env(home: Path, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPLYASSIST_")}
-    return {**env, "REPLYASSIST_HOME": str(home), "PYTHONPATH": str(ROOT), **extra}
-
-
-def flask_cli(env: dict, *args: str) -> str:
-    result = subprocess.run([str(BIN / "flask"), "--app", "server", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-@dataclass
-class Server:
+class Server(ServerProcess):
     """A waitress process serving the demo store and the demo helpdesk."""
 
-    home: Path
-    port: int
-    token: str
-    process: subprocess.Popen | None = None
-    log: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.log = self.home / f"server-{self.port}.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def __init__(self, home: Path, token: str, port: int | None = None) -> None:
+        super().__init__(home, threads=8, port=port, env={"REPLYASSIST_DEMO": "1"})
+        self.token = token
 
     @property
     def database(self) -> Path:
         return self.home / "replyassist.sqlite3"
 
-    def start(self) -> Server:
-        env = server_env(self.home, REPLYASSIST_DEMO="1")
-        with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(
-                [str(BIN / "waitress-serve"), "--host", "127.0.0.1", f"--port={self.port}", "--threads", "8",
-                 "--call", "server:create_app"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_WAIT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{self.log.read_text(errors='replace')}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=5) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server did not answer within {START_WAIT}s:\n{self.log.read_text(errors='replace')}")
+    def start(self, timeout: float = START_WAIT, *, wait: bool = True) -> Server:
+        super().start(timeout, wait=wait)
+        return self
 
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
+    def stop(self, timeout: float = 10.0) -> None:
+        super().stop(timeout)
 
     def query(self, sql: str, *params: object) -> list[dict]:
         """Rows straight from the server's SQLite file (read-only)."""
@@ -116,7 +58,7 @@ def demo_home(parent: Path) -> tuple[Path, str]:
     """A home with the demo store loaded; returns it and the demo agent's token."""
     home = parent / "home"
     home.mkdir(parents=True, exist_ok=True)
-    token = flask_cli(server_env(home), "demo").strip().splitlines()[-1]
+    token = flask_cli(home, "demo").strip().splitlines()[-1]
     return home, token
 
 

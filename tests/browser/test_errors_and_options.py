@@ -8,8 +8,8 @@ import urllib.request
 
 import pytest
 
-from tests.browser.harness import (EXTENSION_ID, Server, configure, free_port, screenshot,
-                                   wait_for_sidebar)
+from server.process import free_port
+from tests.browser.harness import EXTENSION_ID, Server, configure, screenshot, wait_for_sidebar
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ def settings(chromium, server):
 
 def test_backend_down_shows_the_error_and_retry_recovers(tab, server, settings):
     # A second server over the same store, on a port where nothing listens yet.
-    backup = Server(home=server.home, port=free_port(), token=server.token)
+    backup = Server(home=server.home, token=server.token)
     settings(backendUrl=backup.url)
     try:
         tab.goto(f"{server.url}/demo/tickets/1")
