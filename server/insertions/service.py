@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from server.db import Store, utcnow
-from server.errors import Conflict, NotFound, Unprocessable
+from server.eligibility import evaluate
+from server.errors import Conflict, Unprocessable
 from server.indexing import reindexer
 from server.learning import teach
 from server.offers.service import code_view, issue_code
-from server.replies import check_fields, field_specs, prepare
+from server.replies import check_fields, field_specs, prepare, text_in
+from server.snippets.service import get_snippet
 from server.suggest.service import choose_language, ticket_context, ticket_text
 
 MAX_LEARN_TEXT = 10_000  # characters of the ticket kept with an insertion
@@ -21,9 +23,7 @@ class NotEligible(Conflict):
 def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bool]:
     """Prepare and record an insertion; return the result and whether it was new."""
     key, ticket = data["key"], data["ticket"]
-    snippet = store.get_snippet(key)
-    if snippet is None:
-        raise NotFound(f"No snippet has the key {key!r}.")
+    snippet = get_snippet(store, key)
     if snippet["status"] != "published":
         raise Unprocessable(f"Snippet {key!r} is {snippet['status']}, not published; it cannot be inserted.")
     text = ticket_text(ticket)
@@ -35,8 +35,8 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
             raise Unprocessable("Fill in the reply's fields before inserting it; see `errors`.",
                                 errors={"fields": errors})
     context = ticket_context(ticket, values)
-    prepared = prepare(snippet, language, context)
-    verdict = prepared.eligibility
+    text_language = text_in(snippet, language)[0]
+    verdict = evaluate(snippet.get("when") or {}, context)
     if snippet["kind"] == "reply" and verdict.eligible is False and not data["confirm_ineligible"]:
         raise NotEligible(f"{verdict.reason} Send confirm_ineligible: true to insert it anyway.",
                           reason=verdict.reason)
@@ -48,7 +48,7 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
                               customer=ticket.get("customer") or {}, agent=agent)
         insertion_id = store.record_insertion({
             "ticket_id": ticket["id"], "snippet_key": key, "snippet_version": snippet["version"],
-            "kind": snippet["kind"], "language": prepared.language, "agent": agent, "fields": values,
+            "kind": snippet["kind"], "language": text_language, "agent": agent, "fields": values,
             "ticket_text": text[:MAX_LEARN_TEXT],
             "eligible": None if verdict.eligible is None else int(verdict.eligible),
             "offer_code_id": code["id"] if code else None, "at": utcnow()})
@@ -56,13 +56,13 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
     if taught:
         reindexer().poke()
     result = {"insertion_id": insertion_id, "key": key, "kind": snippet["kind"],
-              "language": prepared.language, "text": None, "missing": [], "offer": None,
+              "language": text_language, "text": None, "missing": [], "offer": None,
               "eligible": verdict.eligible, "reason": verdict.reason, "repeated": repeated}
     if snippet["kind"] == "reply":
         if code is not None and code["status"] == "issued":
             # Only a live code goes into the text; a pending one stays a visible gap.
-            prepared = prepare(snippet, prepared.language, {
-                **context, "offer": {"code": code["code"], "expires_on": code["expires_on"]}})
+            context = {**context, "offer": {"code": code["code"], "expires_on": code["expires_on"]}}
+        prepared = prepare(snippet, text_language, context)
         result.update(text=prepared.text, missing=prepared.missing,
                       offer=code_view(code) if code else None)
     return result, not repeated
