@@ -6,7 +6,7 @@ without dedicated analysis share the generic ``xx`` field set.
 """
 from __future__ import annotations
 
-from whoosh.fields import ID, KEYWORD, TEXT, Schema
+from whoosh.fields import COLUMN, ID, KEYWORD, TEXT, Schema
 
 from index.analyzers import SUPPORTED_LANGUAGES, analyzer_for, field_language
 
@@ -55,8 +55,12 @@ def build_schema() -> Schema:
         # ticket saying "cancelled" meets the tag "cancellation".
         "tag_terms": TEXT(analyzer=analyzer_for("en")),
         "policies": KEYWORD(stored=True, commas=True),
-        # Only on the one state document: the store's data version the index reflects.
+        # Only on the one state document: "<analysis>:<seq>:<token>", the last store write the
+        # index reflects (see server/indexing.py).
         "data_version": ID(stored=True),
+        # "<key> <token>": the store write that last changed this snippet, as a column (cheap to
+        # read for every document at once), so a reconcile can diff the index against the store.
+        "rev": COLUMN(),
         # "en:12,it:3": how many learned tickets of each language the snippet has.
         "learned_counts": ID(stored=True),
     }
@@ -72,9 +76,16 @@ def build_schema() -> Schema:
 STATE_DOC_ID = "__state__"
 
 
-def state_document(data_version: int) -> dict:
-    """The document recording which store version the index reflects (never a search hit)."""
-    return {"doc_id": STATE_DOC_ID, "kind": "state", "data_version": f"{ANALYSIS_VERSION}:{data_version}"}
+def state_document(seq: int, token: str) -> dict:
+    """The document recording which store write the index reflects (never a search hit)."""
+    return {"doc_id": STATE_DOC_ID, "kind": "state", "data_version": f"{ANALYSIS_VERSION}:{seq}:{token}"}
+
+
+def parse_state(value: str) -> tuple[int, str] | None:
+    """The (seq, token) of a state document's value, or None if built with another analysis."""
+    analysis, _, rest = (value or "").partition(":")
+    seq, _, token = rest.partition(":")
+    return (int(seq), token) if analysis == ANALYSIS_VERSION and seq.isdigit() else None
 
 
 def documents_for(snippet: dict) -> list[dict]:
@@ -101,6 +112,7 @@ def documents_for(snippet: dict) -> list[dict]:
             title_field(lang): text["title"],
             body_field(lang): text["body"],
             "learned_counts": counts,
+            "rev": f"{snippet['key']} {snippet.get('index_token') or ''}".encode(),
             **learned_fields,
         })
     return docs
