@@ -53,7 +53,7 @@ def build_schema() -> Schema:
         "tags": KEYWORD(stored=True, commas=True, lowercase=True),  # exact, for the tag filter
         # The same tags as words (English analysis: tags are labels written in English), so a
         # ticket saying "cancelled" meets the tag "cancellation".
-        "tag_terms": TEXT(analyzer=analyzer_for("en")),
+        "tag_terms": TEXT(analyzer=analyzer_for("en"), phrase=False),
         "policies": KEYWORD(stored=True, commas=True),
         # Only on the one state document: "<analysis>:<seq>:<token>", the last store write the
         # index reflects (see server/indexing.py).
@@ -66,10 +66,13 @@ def build_schema() -> Schema:
     }
     for lang in FIELD_LANGUAGES:
         analyzer = analyzer_for("generic" if lang == "xx" else lang)
-        fields[f"title_{lang}"] = TEXT(analyzer=analyzer, stored=True)
-        fields[f"body_{lang}"] = TEXT(analyzer=analyzer, stored=True)
+        # phrase=False: term frequencies without positions. Nothing queries phrases (ranking
+        # reads frequencies, highlighting re-analyses the stored text), and positions made
+        # every build write and encode a list per term and document.
+        fields[f"title_{lang}"] = TEXT(analyzer=analyzer, stored=True, phrase=False)
+        fields[f"body_{lang}"] = TEXT(analyzer=analyzer, stored=True, phrase=False)
         # Not stored: the examples live in the store, where managers see and clear them.
-        fields[f"learned_{lang}"] = TEXT(analyzer=analyzer)
+        fields[f"learned_{lang}"] = TEXT(analyzer=analyzer, phrase=False)
     return Schema(**fields)
 
 
