@@ -263,7 +263,10 @@ def _running_rebuild(store: Store) -> dict | None:
 
 def ensure_index(app: Flask) -> None:
     """At start: rebuild a missing or unreadable index; otherwise catch up or reconcile it."""
+    from server.index_build import remove_stale_staging
+
     database, index_dir = app.config["DATABASE"], app.config["INDEX_DIR"]
+    remove_stale_staging(Path(index_dir))
     try:
         open_index(index_dir)
     except IndexUnavailable as exc:
