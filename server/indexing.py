@@ -29,7 +29,7 @@ from index import faults
 from index.errors import IndexBusy, IndexUnavailable
 from index.indexer import IndexState, Sync, indexed_state, latest_generation, open_index, sync_locked
 from index.searcher import SnippetSearcher
-from server.db import Store, open_store
+from server.db import Store, connect, open_store
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class Reindexer:
 
     def flush(self) -> Sync:
         """Sync now, in this thread (tests, benchmarks, commands)."""
-        store = open_store(self.database)
+        store = Store(connect(self.database))  # not open_store: migrating takes the write lock
         try:
             head = store.index_head()[0]
             result = catch_up(store, self.database, self.index_dir)
@@ -181,7 +181,7 @@ class Reindexer:
             store.conn.close()
 
     def _moved(self) -> bool:
-        store = open_store(self.database)
+        store = Store(connect(self.database))
         try:
             head = store.index_head()[0]
         finally:
