@@ -18,6 +18,11 @@ class TicketSchema(Schema):
     """The ticket the agent has open, with what the helpdesk knows around it."""
 
     id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    # Where the ticket lives: ticket ids of two helpdesks, or two brands of one, collide.
+    helpdesk = fields.String(load_default="", validate=validate.Length(max=50), metadata={
+        "description": "The helpdesk the ticket is in (zendesk, freshdesk, ...); part of the conversation's identity."})
+    brand = fields.String(load_default="", validate=validate.Length(max=200), metadata={
+        "description": "The helpdesk account or brand (e.g. its host name); part of the conversation's identity."})
     subject = fields.String(load_default="", validate=validate.Length(max=MAX_SUBJECT))
     body = fields.String(load_default="", validate=validate.Length(max=MAX_BODY))
     language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
