@@ -58,6 +58,8 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
             code = issue_code(store, offer_key=snippet["offer"], ticket_id=ticket["id"], snippet_key=key,
                               customer=ticket.get("customer") or {}, agent=agent, **conversation,
                               subaddressing=config.get("OFFER_SUBADDRESSING", "strip"))
+        # Rendered before anything is stored: a template that fails leaves no code and no record.
+        shown = _reply_text(snippet, text_language, context, code) if snippet["kind"] == "reply" else {}
         insertion_id = store.record_insertion({
             **conversation, "ticket_id": ticket["id"], "snippet_key": key, "snippet_version": snippet["version"],
             "kind": snippet["kind"], "language": text_language, "agent": agent, "fields": values,
@@ -70,14 +72,17 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
     result = {"insertion_id": insertion_id, "key": key, "kind": snippet["kind"],
               "language": text_language, "text": None, "missing": [], "offer": None,
               "eligible": verdict.eligible, "reason": verdict.reason, "repeated": repeated, "notice": None}
-    if snippet["kind"] == "reply":
-        result["offer"] = code_view(code) if code else None
-        if code is not None and code["status"] != "issued":
-            # A reply promising a code that isn't live would go out broken: send nothing yet.
-            result["notice"] = HELD[code["status"]]
-            return result, not repeated
-        if code is not None:
-            context = {**context, "offer": {"code": code["code"], "expires_on": code["expires_on"]}}
-        prepared = prepare(snippet, text_language, context)
-        result.update(text=prepared.text, missing=prepared.missing)
-    return result, not repeated
+    return {**result, **shown}, not repeated
+
+
+def _reply_text(snippet: dict, language: str, context: dict, code: dict | None) -> dict:
+    """The reply's text over the ticket, its gaps and its code as the agent may see them."""
+    if code is not None and code["status"] != "issued":
+        # A reply promising a code that isn't live would go out broken: send nothing yet.
+        return {"offer": code_view(code), "notice": HELD[code["status"]]}
+    if code is not None:
+        context = {**context, "offer": {"code": code["code"], "expires_on": code["expires_on"]}}
+    prepared = prepare(snippet, language, context)
+    if prepared.error:
+        raise Unprocessable(prepared.error + " A manager must simplify it (see the template limits in the README).")
+    return {"text": prepared.text, "missing": prepared.missing, "offer": code_view(code) if code else None}
