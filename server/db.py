@@ -164,6 +164,79 @@ MIGRATIONS: list[tuple[int, str]] = [
         updated_by  TEXT
     );
     """),
+    # -- trust (issue 8): versions 10-19 --------------------------------------------------------
+    (10, """
+    -- A code and an insertion belong to one conversation: the helpdesk and brand it came from
+    -- plus the ticket id (ticket ids of two helpdesks or brands collide). SQLite can't drop a
+    -- UNIQUE constraint, so both tables are rebuilt: rows are kept aside, the table is created
+    -- anew under its own name (so the pool's and insertions' references still name it), and the
+    -- rows return with their ids; deferred foreign keys are checked once, at commit.
+    PRAGMA defer_foreign_keys = ON;
+    CREATE TEMP TABLE offer_codes_v9 AS SELECT * FROM offer_codes;
+    DROP TABLE offer_codes;
+    CREATE TABLE offer_codes (
+        id            INTEGER PRIMARY KEY,
+        offer_key     TEXT NOT NULL,
+        code          TEXT NOT NULL UNIQUE,
+        source        TEXT NOT NULL CHECK (source IN ('generated', 'pool')),
+        status        TEXT NOT NULL CHECK (status IN ('issued', 'pending', 'rejected', 'void')),
+        customer      TEXT NOT NULL,                -- server/identity.py customer_key
+        agent         TEXT NOT NULL,
+        helpdesk      TEXT NOT NULL DEFAULT '',
+        brand         TEXT NOT NULL DEFAULT '',
+        ticket_id     TEXT NOT NULL,
+        snippet_key   TEXT NOT NULL,
+        issued_at     TEXT NOT NULL,
+        expires_on    TEXT NOT NULL,
+        decided_by    TEXT,
+        decided_at    TEXT,
+        note          TEXT,
+        UNIQUE (helpdesk, brand, ticket_id, snippet_key)
+    );
+    INSERT INTO offer_codes (id, offer_key, code, source, status, customer, agent, ticket_id,
+        snippet_key, issued_at, expires_on, decided_by, decided_at, note)
+        SELECT id, offer_key, code, source, status, customer, agent, ticket_id,
+        snippet_key, issued_at, expires_on, decided_by, decided_at, note FROM offer_codes_v9;
+    DROP TABLE offer_codes_v9;
+    CREATE INDEX offer_codes_customer ON offer_codes (offer_key, customer, issued_at);
+    CREATE INDEX offer_codes_agent ON offer_codes (offer_key, agent, issued_at);
+    CREATE INDEX offer_codes_ticket ON offer_codes (ticket_id);
+    -- Every key a code's customer is known by (e-mail and helpdesk id): a limit counts a code
+    -- when any of them matches, so switching from e-mail to id doesn't make a new customer.
+    CREATE TABLE offer_code_customers (
+        customer  TEXT NOT NULL,
+        code_id   INTEGER NOT NULL REFERENCES offer_codes (id),
+        PRIMARY KEY (customer, code_id)
+    );
+    INSERT INTO offer_code_customers (customer, code_id) SELECT customer, id FROM offer_codes;
+    CREATE TEMP TABLE insertions_v9 AS SELECT * FROM insertions;
+    DROP TABLE insertions;
+    CREATE TABLE insertions (
+        id              INTEGER PRIMARY KEY,
+        helpdesk        TEXT NOT NULL DEFAULT '',
+        brand           TEXT NOT NULL DEFAULT '',
+        ticket_id       TEXT NOT NULL,
+        snippet_key     TEXT NOT NULL,
+        snippet_version INTEGER NOT NULL,
+        kind            TEXT NOT NULL,
+        language        TEXT NOT NULL,
+        agent           TEXT NOT NULL,
+        fields          TEXT NOT NULL DEFAULT '{}',
+        ticket_text     TEXT NOT NULL DEFAULT '',
+        eligible        INTEGER,
+        offer_code_id   INTEGER REFERENCES offer_codes (id),
+        times           INTEGER NOT NULL DEFAULT 1,
+        created_at      TEXT NOT NULL,
+        last_at         TEXT NOT NULL,
+        UNIQUE (helpdesk, brand, ticket_id, snippet_key)
+    );
+    INSERT INTO insertions (id, ticket_id, snippet_key, snippet_version, kind, language, agent,
+        fields, ticket_text, eligible, offer_code_id, times, created_at, last_at)
+        SELECT id, ticket_id, snippet_key, snippet_version, kind, language, agent,
+        fields, ticket_text, eligible, offer_code_id, times, created_at, last_at FROM insertions_v9;
+    DROP TABLE insertions_v9;
+    CREATE INDEX insertions_snippet ON insertions (snippet_key, created_at);
+    """),
 ]
 
 # Columns holding JSON, with the Python value an empty one stands for.
@@ -224,10 +297,10 @@ class OfferStoreMixin:
         return rows, total
 
     # -- offer codes -------------------------------------------------------------------------
-    def code_for(self, ticket_id: str, snippet_key: str) -> dict | None:
-        """The code already issued for this ticket and reply, if any."""
-        row = self.conn.execute("SELECT * FROM offer_codes WHERE ticket_id = ? AND snippet_key = ?",
-                                (ticket_id, snippet_key)).fetchone()
+    def code_for(self, ticket_id: str, snippet_key: str, *, helpdesk: str = "", brand: str = "") -> dict | None:
+        """The code already issued for this conversation (helpdesk, brand, ticket) and reply, if any."""
+        row = self.conn.execute("SELECT * FROM offer_codes WHERE helpdesk = ? AND brand = ? AND ticket_id = ? "
+                                "AND snippet_key = ?", (helpdesk, brand, ticket_id, snippet_key)).fetchone()
         return dict(row) if row else None
 
     def get_code(self, code_id: int) -> dict | None:
@@ -235,24 +308,34 @@ class OfferStoreMixin:
         row = self.conn.execute("SELECT * FROM offer_codes WHERE id = ?", (code_id,)).fetchone()
         return dict(row) if row else None
 
-    def codes_since(self, offer_key: str, *, since: str, customer: str | None = None,
+    def codes_since(self, offer_key: str, *, since: str, customer: list[str] | None = None,
                     agent: str | None = None) -> list[dict]:
-        """Live (issued or pending) codes of an offer since a time, for one customer or agent."""
+        """Live (issued or pending) codes of an offer since a time, for a customer (any of its keys) or agent."""
         sql = ("SELECT * FROM offer_codes WHERE offer_key = ? AND issued_at >= ? "
                "AND status IN ('issued', 'pending')")
         params: list = [offer_key, since]
         if customer is not None:
-            sql, params = sql + " AND customer = ?", [*params, customer]
+            marks = ",".join("?" * len(customer))
+            sql += f" AND id IN (SELECT code_id FROM offer_code_customers WHERE customer IN ({marks}))"
+            params += list(customer)
         if agent is not None:
             sql, params = sql + " AND agent = ?", [*params, agent]
         return [dict(r) for r in self.conn.execute(sql + " ORDER BY issued_at", params)]
 
+    def code_customers(self, code_id: int) -> list[str]:
+        """Every customer key a code was issued under."""
+        return [r[0] for r in self.conn.execute("SELECT customer FROM offer_code_customers WHERE code_id = ?",
+                                                (code_id,))]
+
     def insert_code(self, data: dict) -> int:
         """Store a new code; return its id."""
-        cols = ("offer_key", "code", "source", "status", "customer", "agent", "ticket_id",
-                "snippet_key", "issued_at", "expires_on")
+        cols = ("offer_key", "code", "source", "status", "customer", "agent", "helpdesk", "brand",
+                "ticket_id", "snippet_key", "issued_at", "expires_on")
         cur = self.conn.execute(f"INSERT INTO offer_codes ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                                [data[c] for c in cols])
+                                [data.get(c, "") for c in cols])
+        # Every key the customer is known by, so limits find this code under any of them.
+        self.conn.executemany("INSERT OR IGNORE INTO offer_code_customers (customer, code_id) VALUES (?, ?)",
+                              [(k, cur.lastrowid) for k in data.get("customer_keys") or [data["customer"]]])
         return cur.lastrowid
 
     def set_code_status(self, code_id: int, status: str, by: str, at: str, note: str | None) -> None:
@@ -301,26 +384,29 @@ class OfferStoreMixin:
             raise sqlite3.IntegrityError(f"pool code {code} was already used")
 
     # -- insertions and events ---------------------------------------------------------------
-    def get_insertion(self, ticket_id: str, snippet_key: str) -> dict | None:
-        """The insertion of a snippet into a ticket, if any."""
-        row = self.conn.execute("SELECT * FROM insertions WHERE ticket_id = ? AND snippet_key = ?",
-                                (ticket_id, snippet_key)).fetchone()
+    def get_insertion(self, ticket_id: str, snippet_key: str, *, helpdesk: str = "",
+                      brand: str = "") -> dict | None:
+        """The insertion of a snippet into a conversation (helpdesk, brand, ticket), if any."""
+        row = self.conn.execute("SELECT * FROM insertions WHERE helpdesk = ? AND brand = ? AND ticket_id = ? "
+                                "AND snippet_key = ?", (helpdesk, brand, ticket_id, snippet_key)).fetchone()
         return dict(row, fields=json.loads(row["fields"])) if row else None
 
     def record_insertion(self, data: dict) -> int:
         """Store an insertion, or count a repeat of the same one; return its id."""
         self.conn.execute(
-            "INSERT INTO insertions (ticket_id, snippet_key, snippet_version, kind, language, agent, "
-            "fields, ticket_text, eligible, offer_code_id, created_at, last_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (ticket_id, snippet_key) DO UPDATE SET times = times + 1, last_at = excluded.last_at, "
+            "INSERT INTO insertions (helpdesk, brand, ticket_id, snippet_key, snippet_version, kind, language, "
+            "agent, fields, ticket_text, eligible, offer_code_id, created_at, last_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (helpdesk, brand, ticket_id, snippet_key) DO UPDATE SET times = times + 1, last_at = excluded.last_at, "
             "snippet_version = excluded.snippet_version, language = excluded.language, "
             "fields = excluded.fields, offer_code_id = coalesce(insertions.offer_code_id, excluded.offer_code_id)",
-            (data["ticket_id"], data["snippet_key"], data["snippet_version"], data["kind"], data["language"],
+            (data.get("helpdesk", ""), data.get("brand", ""), data["ticket_id"], data["snippet_key"],
+             data["snippet_version"], data["kind"], data["language"],
              data["agent"], json.dumps(data["fields"], ensure_ascii=False), data["ticket_text"],
              data["eligible"], data["offer_code_id"], data["at"], data["at"]))
-        return self.conn.execute("SELECT id FROM insertions WHERE ticket_id = ? AND snippet_key = ?",
-                                 (data["ticket_id"], data["snippet_key"])).fetchone()[0]
+        return self.conn.execute("SELECT id FROM insertions WHERE helpdesk = ? AND brand = ? AND ticket_id = ? "
+                                 "AND snippet_key = ?", (data.get("helpdesk", ""), data.get("brand", ""),
+                                                         data["ticket_id"], data["snippet_key"])).fetchone()[0]
 
     # -- learning ------------------------------------------------------------------------------
     def add_example(self, data: dict) -> bool:

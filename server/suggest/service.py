@@ -84,7 +84,8 @@ def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | No
     reply = prepare(snippet, hit.language, context)
     offer_key = snippet.get("offer")
     offer = offers.get(offer_key) if offer_key else None
-    out.update(title=reply.title, text=reply.text, missing=reply.missing, policies=snippet["policies"],
+    out.update(title=reply.title, text=reply.text, render_error=reply.error, missing=reply.missing,
+               policies=snippet["policies"],
                offer=offer_key, fields=reply.fields, eligible=reply.eligibility.eligible,
                reason=reply.eligibility.reason,
                offer_preview={"key": offer_key, "label": offer["label"], "kind": offer["kind"]} if offer else None)
