@@ -7,7 +7,9 @@ methods with plain data; they never see a cursor.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -237,6 +239,28 @@ MIGRATIONS: list[tuple[int, str]] = [
     DROP TABLE insertions_v9;
     CREATE INDEX insertions_snippet ON insertions (snippet_key, created_at);
     """),
+    (20, """
+    -- The index's change log (the store side of keeping the index in step; server/indexing.py).
+    -- Every transaction that changes what a snippet's index documents hold appends one write
+    -- with a random token; the index records the (seq, token) of the last write it applied.
+    -- A token cannot be papered over: a write rolled back by a crash never matches a later
+    -- write that reuses its seq, so an index that claims it is known to disagree.
+    CREATE TABLE index_writes (
+        seq     INTEGER PRIMARY KEY,
+        token   TEXT NOT NULL,
+        source  TEXT NOT NULL,                      -- 'snippets' or 'learning'
+        keys    INTEGER NOT NULL,                   -- how many snippets it changed
+        at      REAL NOT NULL                       -- unix time, for the index's lag in seconds
+    );
+    -- The last write that changed each snippet: the index stores its token per document, so
+    -- a reconcile can diff the two sides key by key, and a catch-up reads keys with seq > N.
+    CREATE TABLE index_keys (
+        key     TEXT PRIMARY KEY,
+        seq     INTEGER NOT NULL,
+        token   TEXT NOT NULL
+    );
+    CREATE INDEX index_keys_seq ON index_keys (seq);
+    """),
 ]
 
 # Columns holding JSON, with the Python value an empty one stands for.
@@ -448,18 +472,8 @@ class OfferStoreMixin:
         return found
 
     def queue_reindex(self, keys: list[str]) -> None:
-        """Ask for these snippets to be re-indexed."""
-        self.conn.executemany("INSERT INTO index_queue (key) VALUES (?)", [(k,) for k in keys])
-
-    def reindex_queue(self) -> tuple[int, list[str]]:
-        """The newest queue entry's id and the distinct keys queued up to it."""
-        last = self.conn.execute("SELECT max(id) FROM index_queue").fetchone()[0] or 0
-        keys = [r[0] for r in self.conn.execute("SELECT DISTINCT key FROM index_queue WHERE id <= ?", (last,))]
-        return last, keys
-
-    def dequeue_reindex(self, up_to: int) -> None:
-        """Drop queue entries that an index commit has served."""
-        self.conn.execute("DELETE FROM index_queue WHERE id <= ?", (up_to,))
+        """Ask for these snippets' learned text to be re-indexed (the background indexer serves it)."""
+        self.log_index_write(keys, "learning")
 
     def clear_examples(self, snippet_key: str) -> int:
         """Forget everything a snippet learned; return how many examples went."""
@@ -471,11 +485,114 @@ class OfferStoreMixin:
                           "VALUES (?, ?, ?, ?, ?)", (ticket_id, agent, language, json.dumps(shown), at))
 
 
-class Store(OfferStoreMixin):
+class IndexLogStoreMixin:
+    """Queries of the index's change log (index lifecycle: catch-up, reconcile, lag, rebuilds)."""
+
+    conn: sqlite3.Connection
+
+    def log_index_write(self, keys: list[str], source: str) -> tuple[int, str]:
+        """Record that these snippets changed (inside the write's transaction); its (seq, token)."""
+        token = secrets.token_hex(8)
+        seq = self.conn.execute("INSERT INTO index_writes (token, source, keys, at) VALUES (?, ?, ?, ?)",
+                                (token, source, len(keys), time.time())).lastrowid
+        self.conn.executemany(
+            "INSERT INTO index_keys (key, seq, token) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, token = excluded.token",
+            [(k, seq, token) for k in dict.fromkeys(keys)])
+        return seq, token
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """Run reads in one read transaction: they all see the same committed state (WAL)."""
+        if self.conn.in_transaction:
+            yield self
+            return
+        self.conn.execute("BEGIN DEFERRED")
+        try:
+            yield self
+        finally:
+            self.conn.execute("ROLLBACK")
+
+    def index_head(self) -> tuple[int, str]:
+        """The (seq, token) of the newest write, or (0, '') before the first."""
+        row = self.conn.execute("SELECT seq, token FROM index_writes ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, "")
+
+    def has_index_write(self, seq: int, token: str) -> bool:
+        """Whether the store committed this write (seq 0 is the empty store's state)."""
+        if seq == 0:
+            return token == ""
+        row = self.conn.execute("SELECT 1 FROM index_writes WHERE seq = ? AND token = ?", (seq, token)).fetchone()
+        return row is not None
+
+    def index_keys_since(self, seq: int) -> dict[str, str]:
+        """Snippets changed by writes after ``seq``, with the token of their last change."""
+        return dict(self.conn.execute("SELECT key, token FROM index_keys WHERE seq > ?", (seq,)).fetchall())
+
+    def index_tokens(self, keys: list[str]) -> dict[str, str]:
+        """The token of each snippet's last change (snippets never logged are left out)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            found.update(self.conn.execute(f"SELECT key, token FROM index_keys WHERE key IN "
+                                           f"({','.join('?' * len(chunk))})", chunk).fetchall())
+        return found
+
+    def published_tokens(self) -> dict[str, str]:
+        """Every published snippet's key with the token of its last change ('' if never logged)."""
+        return dict(self.conn.execute(
+            "SELECT s.key, coalesce(k.token, '') FROM snippets s LEFT JOIN index_keys k ON k.key = s.key "
+            "WHERE s.status = 'published'").fetchall())
+
+    def index_lag(self, applied: int) -> dict:
+        """Writes after ``applied``: how many, how many from learning, and when the oldest was."""
+        row = self.conn.execute(
+            "SELECT count(*), coalesce(sum(source = 'learning'), 0), min(at) FROM index_writes WHERE seq > ?",
+            (applied,)).fetchone()
+        return {"writes": row[0], "learned": row[1], "oldest_at": row[2]}
+
+    def compact_index_writes(self, applied: int, before: float) -> int:
+        """Forget writes the index has applied that are older than ``before``; keep ``applied``'s."""
+        return self.conn.execute("DELETE FROM index_writes WHERE seq < ? AND at < ?", (applied, before)).rowcount
+
+    def snippet_id_ranges(self, parts: int) -> list[tuple[int, int | None]]:
+        """Split the snippets by id into ``parts`` ranges [low, high) of similar size (high None: open)."""
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM snippets ORDER BY id")]
+        if not ids:
+            return [(0, None)]
+        step = -(-len(ids) // max(parts, 1))
+        bounds = [ids[i] for i in range(0, len(ids), step)]
+        return [(low, high) for low, high in zip([0, *bounds[1:]], [*bounds[1:], None])]
+
+    def iter_snippet_range(self, low: int, high: int | None) -> Iterator[dict]:
+        """Snippets with ``low <= id < high`` (no upper bound when ``high`` is None), by id."""
+        sql, params = "SELECT * FROM snippets WHERE id >= ?", [low]
+        if high is not None:
+            sql, params = sql + " AND id < ?", [low, high]
+        for row in self.conn.execute(sql + " ORDER BY id", params):
+            yield _snippet_from_row(row)
+
+    def get_meta(self, key: str) -> str | None:
+        """A value of the meta table, or None."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value of the meta table."""
+        self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+class Store(IndexLogStoreMixin, OfferStoreMixin):
     """Every query the services need, over one SQLite connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._after_commit: list = []  # callables run once the current transaction commits
+
+    def after_commit(self, callback) -> None:
+        """Run ``callback()`` after the current transaction commits (never if it rolls back)."""
+        self._after_commit.append(callback)
 
     # -- transactions and migrations -------------------------------------------------------
     @contextmanager
@@ -488,9 +605,13 @@ class Store(OfferStoreMixin):
         try:
             yield self
         except BaseException:
+            self._after_commit.clear()
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     def migrate(self) -> list[int]:
         """Apply the migrations not yet applied; return their versions."""
