@@ -14,6 +14,7 @@ another) commits, the view is replaced: ``Searcher.refresh()`` is broken in Whoo
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import math
 import threading
@@ -40,7 +41,7 @@ LINK_TO_REPLY = 0.3  # share of a policy's score the replies applying it receive
 LINKED_REPLIES = 10  # how many of the best replies lend their score to their policies
 MAX_QUERY_TERMS = 400
 SYNONYM_WEIGHT = 0.5  # a synonym of a ticket term counts half as much as the term itself  # distinct terms kept from one ticket (in order of first appearance)
-_NO_POSTINGS = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+_NO_POSTINGS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
 
 @dataclass(frozen=True)
@@ -350,9 +351,9 @@ class SnippetSearcher:
         self._link(view, stage, allowed)
         for kind in kinds:
             best = sorted(stage[kind].items(), key=lambda item: -item[1])[:limit + 5]
-            hits = [self._hit(view, docnum, score, terms_by_lang, language)
-                    for docnum, score in best if score > 0]
-            result[kind] = sorted(hits, key=lambda h: (-h.score, h.key))[:limit]
+            hits = [(docnum, self._hit(view, docnum, score, language)) for docnum, score in best if score > 0]
+            kept = sorted(hits, key=lambda item: (-item[1].score, item[1].key))[:limit]
+            result[kind] = self._with_matched(view, kept, terms_by_lang)
         return result
 
     def _rerank(self, view: _View, scores: np.ndarray, kind_mask: np.ndarray,
@@ -376,26 +377,36 @@ class SnippetSearcher:
 
     @staticmethod
     def _term_matrix(view: _View, lang: str, weights: dict[str, float], docs: np.ndarray) -> np.ndarray:
-        """Which of the (sorted) documents contain each ticket term: a terms × docs boolean matrix."""
+        """Which of the documents contain each ticket term: a terms × docs boolean matrix."""
         matrix = np.zeros((len(weights), len(docs)), dtype=bool)
+        fields = (title_field(lang), body_field(lang), "tag_terms", learned_field(lang))
         for i, term in enumerate(weights):
-            for fieldname in (title_field(lang), body_field(lang), "tag_terms", learned_field(lang)):
+            for fieldname in fields:
                 ids = view.postings(fieldname, term)[0]
                 if len(ids):
                     pos = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
                     matrix[i] |= ids[pos] == docs
         return matrix
 
-    def _hit(self, view: _View, docnum: int, score: float, terms_by_lang: dict[str, dict[str, float]],
-             language: str) -> Hit:
+    def _hit(self, view: _View, docnum: int, score: float, language: str) -> Hit:
+        """A hit without its matched terms (``_with_matched`` adds them to the hits kept)."""
         doc = view.stored(docnum)
-        weights = terms_by_lang.get(doc["language"], {})
-        row = self._term_matrix(view, doc["language"], weights, np.array([docnum]))[:, 0]
-        matched = tuple(term for term, hit in zip(weights, row) if hit)
         counts = dict(item.split(":") for item in doc.get("learned_counts", "").split(",") if item)
         return Hit(key=doc["key"], kind=doc["kind"], language=doc["language"], score=round(score, 4),
-                   matched_terms=matched, fallback=doc["language"] != language,
-                   learned_from=int(counts.get(language, 0)))
+                   fallback=doc["language"] != language, learned_from=int(counts.get(language, 0)))
+
+    def _with_matched(self, view: _View, hits: list[tuple[int, Hit]],
+                      terms_by_lang: dict[str, dict[str, float]]) -> list[Hit]:
+        """The hits with the ticket terms each contains, one term matrix per language."""
+        out = {}
+        for lang in dict.fromkeys(hit.language for _, hit in hits):
+            weights = terms_by_lang.get(lang, {})
+            group = [(docnum, hit) for docnum, hit in hits if hit.language == lang]
+            matrix = self._term_matrix(view, lang, weights, np.array([d for d, _ in group], dtype=np.int64))
+            for column, (docnum, hit) in enumerate(group):
+                out[docnum] = dataclasses.replace(hit, matched_terms=tuple(
+                    term for term, found in zip(weights, matrix[:, column]) if found))
+        return [out[docnum] for docnum, _ in hits]
 
     def _link(self, view: _View, stage: dict[str, dict[int, float]], allowed: np.ndarray) -> None:
         """Let the best replies and the policies they apply lift each other.

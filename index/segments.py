@@ -22,7 +22,7 @@ import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield, byte_to_length
 
 DEFAULT_BUDGET_MB = 256
-_EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 # Whoosh stores a field length as one byte; this maps every byte to its length.
 _LENGTHS = np.array([byte_to_length(b) if b else 0 for b in range(256)], dtype=np.float32)
 
@@ -53,7 +53,9 @@ def read_postings(reader, fieldname: str, term: str) -> tuple[np.ndarray, np.nda
             ids.append(m.id())
             freqs.append(m.weight())
             m.next()
-    return np.asarray(ids, dtype=np.int32), np.asarray(freqs, dtype=np.float32)
+    # int64 like the document numbers queries compare them with: np.searchsorted would
+    # otherwise convert the whole list on every call.
+    return np.asarray(ids, dtype=np.int64), np.asarray(freqs, dtype=np.float32)
 
 
 def read_lengths(reader, fieldname: str) -> np.ndarray:
@@ -84,6 +86,7 @@ class SegmentCache:
         self.bytes = 0
         self.hits = self.misses = self.evictions = 0
         self._items: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
+        self._segments: dict[str, set[str]] = {}  # index -> segment ids of its latest view
         self._lock = threading.Lock()
 
     def get(self, key: tuple, load: Callable[[], object]) -> object:
@@ -110,7 +113,11 @@ class SegmentCache:
     def retain(self, index: str, segments: set[str]) -> None:
         """Forget the segments of ``index`` not in ``segments`` (merged away or cleared)."""
         with self._lock:
-            for key in [k for k in self._items if k[0][0] == index and k[0][1] not in segments]:
+            gone = self._segments.get(index, set()) - segments
+            self._segments[index] = set(segments)
+            if not gone:  # most commits only add a segment
+                return
+            for key in [k for k in self._items if k[0][0] == index and k[0][1] in gone]:
                 self.bytes -= self._items.pop(key)[1]
 
     def stats(self) -> dict:
@@ -123,6 +130,7 @@ class SegmentCache:
         """Drop everything."""
         with self._lock:
             self._items.clear()
+            self._segments.clear()
             self.bytes = 0
 
 
