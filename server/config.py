@@ -22,10 +22,13 @@ DEFAULTS = {
     "CORS_ORIGINS": "chrome-extension://agdaiocgilkaohmjahdndclkkkieaaac",
     # Serve /demo pages (the demo helpdesk). On under `make run`, off by default.
     "DEMO": False,
+    # Memory (MB) each process may give the search cache (postings, lengths, stored fields per
+    # index segment); bench/README.md says what 10k snippets take.
+    "SEARCH_CACHE_MB": 256,
 }
 
 ENV_PREFIX = "REPLYASSIST_"
-_FLOATS = {"DETECT_MIN_CONFIDENCE"}
+_FLOATS = {"DETECT_MIN_CONFIDENCE", "SEARCH_CACHE_MB"}
 _INTS = {"MAX_CONTENT_LENGTH"}
 _BOOLS = {"DEMO", "TESTING"}
 
