@@ -30,10 +30,13 @@ DEFAULTS = {
     # Per-customer offer limits: "strip" counts maria+x@ as maria@ (sub-addressing), "keep"
     # treats them as two customers (server/identity.py).
     "OFFER_SUBADDRESSING": "strip",
+    # Memory (MB) each process may give the search cache (postings, lengths, stored fields per
+    # index segment); bench/README.md says what 10k snippets take.
+    "SEARCH_CACHE_MB": 256,
 }
 
 ENV_PREFIX = "REPLYASSIST_"
-_FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG"}
+_FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB"}
 _INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS"}
 _BOOLS = {"DEMO", "TESTING"}
 

@@ -242,6 +242,11 @@ def _parse(source: str) -> nodes.Template:
 
 def placeholders(source: str) -> list[str]:
     """The dotted paths a template uses, e.g. ``customer.first_name``; raises ValueError if invalid."""
+    return list(_placeholders(source))
+
+
+@lru_cache(maxsize=2048)
+def _placeholders(source: str) -> tuple[str, ...]:
     ast = _parse(source)
     paths = []
     for node in ast.find_all((nodes.Getattr, nodes.Name)):
@@ -254,7 +259,7 @@ def placeholders(source: str) -> list[str]:
             paths.append(".".join(reversed(parts)))
     # "customer" is also seen inside "customer.first_name": keep only the longest paths.
     unique = set(paths)
-    return sorted(p for p in unique if not any(q.startswith(p + ".") for q in unique))
+    return tuple(sorted(p for p in unique if not any(q.startswith(p + ".") for q in unique)))
 
 
 def _syntax_problems(ast: nodes.Template) -> list[str]:

@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from index.searcher import Hit, SnippetSearcher
 from server.db import Store, utcnow
+from server.events import events
 from server.language import detect
 from server.replies import prepare, text_in
 
@@ -122,7 +123,7 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     replies.sort(key=lambda r: r["eligible"] is False)
     shown = [["policy", h["key"], i] for i, h in enumerate(policies, 1)]
     shown += [["reply", h["key"], i] for i, h in enumerate(replies, 1)]
-    store.record_suggestion(ticket["id"], agent, language, shown, utcnow())
+    events().record(ticket["id"], agent, language, shown, utcnow())
     return {"language": language, "language_source": source, "policies": policies, "replies": replies,
             "took_ms": round((time.perf_counter() - started) * 1000, 2)}
 

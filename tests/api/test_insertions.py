@@ -240,6 +240,7 @@ def test_suggest_lists_fill_in_fields(demo, client, agent):
 
 def test_suggest_records_what_it_showed(demo, client, agent):
     client.post("/api/v1/suggest", json={"ticket": cancel_ticket("T-ev")}, headers=agent)
+    demo.extensions["replyassist.events"].flush()  # written off the request path, in batches
     store = open_store(demo.config["DATABASE"])
     rows = store.conn.execute("SELECT ticket_id, agent, language, shown FROM suggestion_events").fetchall()
     store.conn.close()
