@@ -164,6 +164,31 @@ MIGRATIONS: list[tuple[int, str]] = [
         updated_by  TEXT
     );
     """),
+    (40, """
+    -- The managers' console: people sign in with a password (scrypt hash), can be deactivated,
+    -- and hold server-side sessions (the cookie carries only a random id; its hash is stored).
+    ALTER TABLE users ADD COLUMN password_hash TEXT;
+    ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE users ADD COLUMN last_sign_in_at TEXT;
+    CREATE TABLE console_sessions (
+        id_hash     TEXT PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES users (id),
+        csrf        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        last_seen   TEXT NOT NULL,
+        notice      TEXT                            -- shown once on the next page (after a redirect)
+    );
+    CREATE INDEX console_sessions_user ON console_sessions (user_id);
+    -- Failed sign-ins, counted per name and per address to slow down password guessing.
+    CREATE TABLE sign_in_failures (
+        id    INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL,
+        ip    TEXT NOT NULL,
+        at    TEXT NOT NULL
+    );
+    CREATE INDEX sign_in_failures_name ON sign_in_failures (name, at);
+    CREATE INDEX sign_in_failures_ip ON sign_in_failures (ip, at);
+    """),
 ]
 
 # Columns holding JSON, with the Python value an empty one stands for.
@@ -385,7 +410,86 @@ class OfferStoreMixin:
                           "VALUES (?, ?, ?, ?, ?)", (ticket_id, agent, language, json.dumps(shown), at))
 
 
-class Store(OfferStoreMixin):
+class ConsoleStoreMixin:
+    """Queries of the managers' console: people, sessions, sign-in throttle, snippet library."""
+
+    conn: sqlite3.Connection
+
+    # -- people ----------------------------------------------------------------------------
+    def list_users(self) -> list[dict]:
+        """Every user, by name, without secrets."""
+        rows = self.conn.execute("SELECT id, name, role, active, created_at, last_sign_in_at, "
+                                 "password_hash IS NOT NULL AS has_password FROM users ORDER BY name")
+        return [dict(r) for r in rows]
+
+    def update_user(self, name: str, **columns: object) -> None:
+        """Set some of a user's columns (role, active, password_hash, token_hash, last_sign_in_at)."""
+        allowed = {"role", "active", "password_hash", "token_hash", "last_sign_in_at"}
+        if not columns or not columns.keys() <= allowed:
+            raise ValueError(f"update_user takes {sorted(allowed)}")
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        self.conn.execute(f"UPDATE users SET {sets} WHERE name = ?", [*columns.values(), name])
+
+    def count_active(self, role: str) -> int:
+        """How many active users have a role."""
+        return self.conn.execute("SELECT count(*) FROM users WHERE role = ? AND active = 1",
+                                 (role,)).fetchone()[0]
+
+    # -- sessions --------------------------------------------------------------------------
+    def create_session(self, id_hash: str, user_id: int, csrf: str, at: str) -> None:
+        """Store a new console session."""
+        self.conn.execute("INSERT INTO console_sessions (id_hash, user_id, csrf, created_at, last_seen) "
+                          "VALUES (?, ?, ?, ?, ?)", (id_hash, user_id, csrf, at, at))
+
+    def set_notice(self, id_hash: str, notice: str | None) -> None:
+        """Keep (or clear) a message for the session's next page."""
+        self.conn.execute("UPDATE console_sessions SET notice = ? WHERE id_hash = ?", (notice, id_hash))
+
+    def get_session(self, id_hash: str) -> dict | None:
+        """A session with its user's name, role and state, or None."""
+        row = self.conn.execute(
+            "SELECT s.*, u.name, u.role, u.active FROM console_sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE s.id_hash = ?", (id_hash,)).fetchone()
+        return dict(row) if row else None
+
+    def touch_session(self, id_hash: str, at: str) -> None:
+        """Record activity on a session (idle expiry counts from here)."""
+        self.conn.execute("UPDATE console_sessions SET last_seen = ? WHERE id_hash = ?", (at, id_hash))
+
+    def delete_session(self, id_hash: str) -> None:
+        """End one session."""
+        self.conn.execute("DELETE FROM console_sessions WHERE id_hash = ?", (id_hash,))
+
+    def delete_sessions(self, user_id: int | None = None, idle_before: str | None = None) -> None:
+        """End every session of a user, or every session idle since before a time."""
+        if user_id is not None:
+            self.conn.execute("DELETE FROM console_sessions WHERE user_id = ?", (user_id,))
+        if idle_before is not None:
+            self.conn.execute("DELETE FROM console_sessions WHERE last_seen < ?", (idle_before,))
+
+    # -- sign-in throttle ------------------------------------------------------------------
+    def add_sign_in_failure(self, name: str, ip: str, at: str) -> None:
+        """Count one failed sign-in."""
+        self.conn.execute("INSERT INTO sign_in_failures (name, ip, at) VALUES (?, ?, ?)", (name, ip, at))
+
+    def sign_in_failures(self, name: str, ip: str, since: str) -> tuple[int, int, str | None]:
+        """Failures since a time for this name, for this address, and the oldest of them."""
+        row = self.conn.execute(
+            "SELECT (SELECT count(*) FROM sign_in_failures WHERE name = ? AND at >= ?), "
+            "(SELECT count(*) FROM sign_in_failures WHERE ip = ? AND at >= ?), "
+            "(SELECT min(at) FROM sign_in_failures WHERE (name = ? OR ip = ?) AND at >= ?)",
+            (name, since, ip, since, name, ip, since)).fetchone()
+        return row[0], row[1], row[2]
+
+    def clear_sign_in_failures(self, name: str, before: str | None = None) -> None:
+        """Forget a name's failures (after it signs in), or everyone's older than a time."""
+        if before is not None:
+            self.conn.execute("DELETE FROM sign_in_failures WHERE at < ?", (before,))
+        else:
+            self.conn.execute("DELETE FROM sign_in_failures WHERE name = ?", (name,))
+
+
+class Store(ConsoleStoreMixin, OfferStoreMixin):
     """Every query the services need, over one SQLite connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -540,7 +644,7 @@ class Store(OfferStoreMixin):
 
     def user_by_token_hash(self, token_hash: str) -> dict | None:
         """The user owning a token hash, or None."""
-        row = self.conn.execute("SELECT id, name, role FROM users WHERE token_hash = ?",
+        row = self.conn.execute("SELECT id, name, role FROM users WHERE token_hash = ? AND active = 1",
                                 (token_hash,)).fetchone()
         return dict(row) if row else None
 
