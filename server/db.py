@@ -191,6 +191,10 @@ MIGRATIONS: list[tuple[int, str]] = [
     """),
 ]
 
+# A snippet is due for verification when never verified or its interval has passed.
+DUE_SQL = ("snippets.verified_at IS NULL OR snippets.verify_every_days IS NULL OR "
+           "julianday(snippets.verified_at) + snippets.verify_every_days < julianday('now')")
+
 # Columns holding JSON, with the Python value an empty one stands for.
 _JSON_COLUMNS = {"texts": dict, "tags": list, "policies": list, "when_json": dict, "fields": dict}
 
@@ -489,6 +493,68 @@ class ConsoleStoreMixin:
             self.conn.execute("DELETE FROM sign_in_failures WHERE name = ?", (name,))
 
 
+    # -- snippet library -------------------------------------------------------------------
+    _LIBRARY_SORTS = {
+        "key": "snippets.key",
+        "updated": "snippets.updated_at DESC, snippets.key",
+        "usage": "usage DESC, snippets.key",
+        # Never verified first, then the earliest due date.
+        "due": "coalesce(julianday(snippets.verified_at) + snippets.verify_every_days, 0), snippets.key",
+    }
+
+    def library(self, *, keys: list[str] | None = None, text: str | None = None, kind: str | None = None,
+                status: str | None = None, tag: str | None = None, missing: str | None = None,
+                owner: str | None = None, due: bool = False, unused_since: str | None = None,
+                sort: str = "key", limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+        """Snippets for the console's library with their usage; ``keys`` (search hits) or a
+        ``text`` substring of key, title or body widen each other; the rest narrow."""
+        where, params = ["1 = 1"], []
+        if keys is not None or text:
+            found = ["0"]
+            if keys:
+                found.append(f"snippets.key IN ({','.join('?' * len(keys))})")
+                params += keys
+            if text:
+                found.append("(snippets.key LIKE ? ESCAPE '\\' OR snippets.texts LIKE ? ESCAPE '\\')")
+                pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                params += [pattern, pattern]
+            where.append("(" + " OR ".join(found) + ")")
+        for column, value in (("kind", kind), ("status", status), ("owner", owner)):
+            if value:
+                where.append(f"snippets.{column} = ?")
+                params.append(value)
+        if tag:
+            where.append("EXISTS (SELECT 1 FROM json_each(snippets.tags) WHERE value = ?)")
+            params.append(tag)
+        if missing:
+            where.append("json_type(snippets.texts, '$.' || ?) IS NULL")
+            params.append(missing)
+        if due:
+            where.append(f"({DUE_SQL})")
+        if unused_since:
+            where.append("NOT EXISTS (SELECT 1 FROM insertions i WHERE i.snippet_key = snippets.key "
+                         "AND i.last_at >= ?)")
+            params.append(unused_since)
+        clause = " AND ".join(where)
+        total = self.conn.execute(f"SELECT count(*) FROM snippets WHERE {clause}", params).fetchone()[0]
+        rows = self.conn.execute(
+            "SELECT snippets.*, (SELECT coalesce(sum(times), 0) FROM insertions i WHERE i.snippet_key = snippets.key) "
+            "AS usage, (SELECT max(last_at) FROM insertions i WHERE i.snippet_key = snippets.key) AS last_used "
+            f"FROM snippets WHERE {clause} ORDER BY {self._LIBRARY_SORTS[sort]} LIMIT ? OFFSET ?",
+            [*params, limit, offset]).fetchall()
+        return [_snippet_from_row(r) for r in rows], total
+
+    def distinct_values(self) -> dict[str, list[str]]:
+        """Tags, owners and languages in use, for the library's filter menus."""
+        tags = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT value FROM snippets, json_each(snippets.tags) ORDER BY value")]
+        owners = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT owner FROM snippets WHERE owner IS NOT NULL ORDER BY owner")]
+        languages = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT j.key FROM snippets, json_each(snippets.texts) AS j ORDER BY j.key")]
+        return {"tags": tags, "owners": owners, "languages": languages}
+
+
 class Store(ConsoleStoreMixin, OfferStoreMixin):
     """Every query the services need, over one SQLite connection."""
 
@@ -559,9 +625,12 @@ class Store(ConsoleStoreMixin, OfferStoreMixin):
         return {row["key"]: _snippet_from_row(row) for row in rows}
 
     def list_snippets(self, *, kind: str | None = None, status: str | None = None,
-                      tag: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+                      tag: str | None = None, due: bool | None = None, limit: int = 50,
+                      offset: int = 0) -> tuple[list[dict], int]:
         """A page of snippets ordered by key, and the total matching the filters."""
         where, params = ["1 = 1"], []
+        if due is not None:
+            where.append(f"{'' if due else 'NOT '}({DUE_SQL})")
         if kind:
             where.append("kind = ?")
             params.append(kind)

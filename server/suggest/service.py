@@ -10,6 +10,7 @@ from index.searcher import Hit, SnippetSearcher
 from server.db import Store, utcnow
 from server.language import detect
 from server.replies import prepare, text_in
+from server.snippets.service import verification
 
 _CACHE_SIZE = 512
 
@@ -76,7 +77,8 @@ def explain(hit: Hit) -> str:
 
 
 def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | None]) -> dict:
-    out = {**asdict(hit), "tags": snippet["tags"], "why": explain(hit)}
+    out = {**asdict(hit), "tags": snippet["tags"], "why": explain(hit),
+           "verification_overdue": verification(snippet)["overdue"]}
     if hit.kind == "policy":
         lang, text = text_in(snippet, hit.language)
         out.update(title=text["title"], body=text["body"])
