@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -108,7 +109,12 @@ def offers_import_command(file: str) -> None:
 def read_code_csv(file: str) -> list[str]:
     """Codes from a CSV: the ``code`` column if there is a header naming it, else the first column."""
     with open(file, newline="", encoding="utf-8-sig") as handle:
-        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+        return read_code_csv_text(handle.read())
+
+
+def read_code_csv_text(text: str) -> list[str]:
+    """Codes from CSV text (or one code a line), as ``read_code_csv`` reads a file."""
+    rows = [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) if row and any(cell.strip() for cell in row)]
     if not rows:
         return []
     header = [cell.strip().lower() for cell in rows[0]]

@@ -291,6 +291,7 @@ class OfferStoreMixin:
 
     def list_codes(self, *, status: str | None = None, offer_key: str | None = None,
                    agent: str | None = None, customer: str | None = None, ticket_id: str | None = None,
+                   issued_from: str | None = None, issued_before: str | None = None,
                    limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
         """A page of codes, newest first, and the total matching."""
         where, params = ["1 = 1"], []
@@ -298,6 +299,10 @@ class OfferStoreMixin:
                               ("customer", customer), ("ticket_id", ticket_id)):
             if value is not None:
                 where.append(f"{column} = ?")
+                params.append(value)
+        for clause, value in (("issued_at >= ?", issued_from), ("issued_at < ?", issued_before)):
+            if value is not None:
+                where.append(clause)
                 params.append(value)
         rows, total = self._page("offer_codes", where, params, "id DESC", limit, offset)
         return [dict(r) for r in rows], total

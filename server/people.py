@@ -95,7 +95,7 @@ def sign_in(store: Store, name: str, password: str, ip: str) -> dict:
     return user
 
 
-def _may_manage(actor: dict, target_role: str) -> None:
+def may_manage(actor: dict, target_role: str) -> None:
     """Managers look after agents; admins after everyone."""
     if actor["role"] == "admin":
         return
@@ -112,7 +112,7 @@ def _keep_an_admin(store: Store, user: dict) -> None:
 
 def create_person(store: Store, actor: dict, name: str, role: str, password: str | None) -> str:
     """Create a user (optionally with a console password); return their API token (shown once)."""
-    _may_manage(actor, role)
+    may_manage(actor, role)
     if password:
         check_password_rules(password)
     token = auth.create_user(store, name, role)
@@ -126,8 +126,8 @@ def change_role(store: Store, actor: dict, name: str, role: str) -> dict:
     if role not in auth.ROLES:
         raise Unprocessable(f"Choose a role among {', '.join(auth.ROLES)}.", errors={"role": ["Unknown role."]})
     user = get_user(store, name)
-    _may_manage(actor, user["role"])
-    _may_manage(actor, role)
+    may_manage(actor, user["role"])
+    may_manage(actor, role)
     if role != "admin":
         _keep_an_admin(store, user)
     with store.transaction():
@@ -139,7 +139,7 @@ def change_role(store: Store, actor: dict, name: str, role: str) -> dict:
 def set_active(store: Store, actor: dict, name: str, active: bool) -> dict:
     """Deactivate (token and sessions stop working) or reactivate a user."""
     user = get_user(store, name)
-    _may_manage(actor, user["role"])
+    may_manage(actor, user["role"])
     if not active:
         _keep_an_admin(store, user)
     with store.transaction():
@@ -152,7 +152,7 @@ def set_active(store: Store, actor: dict, name: str, active: bool) -> dict:
 def revoke_token(store: Store, actor: dict, name: str) -> None:
     """Make a user's API token stop working (a fresh unknown hash replaces it)."""
     user = get_user(store, name)
-    _may_manage(actor, user["role"])
+    may_manage(actor, user["role"])
     with store.transaction():
         store.update_user(name, token_hash="revoked:" + secrets.token_hex(16))
 
@@ -160,5 +160,5 @@ def revoke_token(store: Store, actor: dict, name: str) -> None:
 def rotate_token(store: Store, actor: dict, name: str) -> str:
     """Give a user a new API token (the old one stops working); return it (shown once)."""
     user = get_user(store, name)
-    _may_manage(actor, user["role"])
+    may_manage(actor, user["role"])
     return auth.rotate_token(store, name)
