@@ -106,16 +106,17 @@ def save_snippet(key: str | None = None):
         return _render(values, stored=stored, result=result, sample=sample, chosen=chosen)
     sample, chosen = request.form.get("sample_ticket"), request.form.get("preview_ticket", "")
     try:
-        if problems:
-            raise ValidationError({})
-        if stored is None:
-            saved = service.create_snippet(store, snippet_schema.load(body), current()["name"])
-        else:
-            changes = snippet_patch_schema.load({**body, "version": values["version"]})
-            saved = service.update_snippet(store, key, changes, current()["name"])
+        schema = snippet_schema if stored is None else snippet_patch_schema
+        loaded = schema.load(body if stored is None else {**body, "version": values["version"]})
     except ValidationError as exc:
-        errors = {**problems, **inline_errors(exc.messages, values)}
-        return _render(values, stored=stored, errors=errors, status=422, sample=sample, chosen=chosen)
+        problems = {**problems, **inline_errors(exc.messages, values)}
+    if problems:
+        return _render(values, stored=stored, errors=problems, status=422, sample=sample, chosen=chosen)
+    try:
+        if stored is None:
+            saved = service.create_snippet(store, loaded, current()["name"])
+        else:
+            saved = service.update_snippet(store, key, loaded, current()["name"])
     except Conflict as exc:
         if stored is None or "current_version" not in exc.extra:
             return _render(values, stored=stored, errors={"key": [exc.detail]}, status=409, sample=sample, chosen=chosen)

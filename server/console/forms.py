@@ -5,6 +5,8 @@ import re
 
 from werkzeug.datastructures import MultiDict
 
+from server.render import check_template
+
 FIELD_TYPES = ("text", "choice", "date", "money")
 # Context paths managers usually put conditions on (the list is a hint; any path works).
 WHEN_PATHS = ("order.status", "customer.membership", "order.payment_method", "order.shipping_method",
@@ -41,6 +43,9 @@ def parse(form: MultiDict, languages: list[str]) -> tuple[dict, dict, dict[str, 
         title, body = form.get(f"title_{lang}", "").strip(), form.get(f"body_{lang}", "").replace("\r\n", "\n")
         if title or body.strip():
             texts[lang] = {"title": title, "body": body}
+            # The schema checks templates only once every field is valid; say it at once.
+            if check_template(body):
+                problems[f"body_{lang}"] = check_template(body)
     fields, field_rows = {}, []
     for i in range(int(form.get("field_rows", 0) or 0)):
         row = {"name": form.get(f"field_name_{i}", "").strip(), "label": form.get(f"field_label_{i}", "").strip(),
