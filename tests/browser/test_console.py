@@ -213,7 +213,7 @@ def test_a_pack_with_one_bad_line_imports_nothing(console, server, tmp_path):
     console.get_by_role("button", name="Check (dry run)").click()
     errors = console.locator("#pack-errors li")
     errors.first.wait_for()
-    assert errors.count() == 1 and errors.first.inner_text().startswith("bad.jsonl:2: language")
+    assert errors.count() == 1 and errors.first.inner_text().startswith("bad.jsonl, line 2: language")
     assert console.locator("#import").count() == 0
     screenshot(console, "console-pack-error")
     assert server.query("SELECT count(*) AS n FROM snippets WHERE key LIKE 'reply/pack-%'")[0]["n"] == 0

@@ -438,7 +438,7 @@ def test_pack_upload_dry_run_then_import(manager_client, db):
     data = {"pack": (io.BytesIO("\n".join(lines).encode()), "mine.jsonl")}
     r = post(manager_client, "/console/packs/check", data, page="/console/packs", content_type="multipart/form-data")
     html = r.get_data(as_text=True)
-    assert r.status_code == 422 and "mine.jsonl:2: title" in html and 'id="import"' not in html
+    assert r.status_code == 422 and "mine.jsonl, line 2: title" in html and 'id="import"' not in html
     assert db.get_snippet("reply/new-one") is None
     data = {"pack": (io.BytesIO((json.dumps(good) + "\n").encode()), "mine.jsonl")}
     r = post(manager_client, "/console/packs/check", data, page="/console/packs", content_type="multipart/form-data")
