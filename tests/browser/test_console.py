@@ -110,6 +110,7 @@ def test_find_a_missing_translation_preview_and_save(console, server):
     console.locator(f'tr[data-key="{KEY}"] a').click()
     console.wait_for_url(f"**/console/snippets/edit/{KEY}")
     assert console.locator('section[data-language="ja"]').get_attribute("data-state") == "missing"
+    screenshot(console, "console-editor")
 
     console.fill("input[name=title_ja]", "未発送の注文をキャンセルします")
     console.fill("textarea[name=body_ja]", "{{ customer.first_name }} 様\n\nご注文 {{ order.id }} をキャンセルしました。"
@@ -179,6 +180,11 @@ def test_approve_a_pending_code(console, server):
     console.wait_for_selector(".notice")
     code = server.query("SELECT * FROM offer_codes WHERE code = ?", PENDING)[0]
     assert (code["status"], code["decided_by"], code["note"]) == ("issued", "demo-manager", "late parcel, approved")
+    console.get_by_role("link", name="Codes").click()
+    assert console.locator(f'#codes tr[data-code="{PENDING}"]').count() == 1
+    screenshot(console, "console-codes")
+    console.get_by_role("link", name="Offers").click()
+    screenshot(console, "console-offers")
 
 
 def _suggest(server) -> int:
