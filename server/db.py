@@ -230,6 +230,20 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+def _snippet_where(*, kind: str | None = None, status: str | None = None, tag: str | None = None,
+                   owner: str | None = None) -> tuple[list[str], list]:
+    """WHERE clauses and parameters for the snippet filters the API list and the console share."""
+    where, params = ["1 = 1"], []
+    for column, value in (("kind", kind), ("status", status), ("owner", owner)):
+        if value:
+            where.append(f"snippets.{column} = ?")
+            params.append(value)
+    if tag:
+        where.append("EXISTS (SELECT 1 FROM json_each(snippets.tags) WHERE value = ?)")
+        params.append(tag)
+    return where, params
+
+
 def _snippet_from_row(row: sqlite3.Row) -> dict:
     data = dict(row)
     for column, empty in _JSON_COLUMNS.items():
@@ -524,13 +538,8 @@ class ConsoleStoreMixin:
                 pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 params += [pattern, pattern]
             where.append("(" + " OR ".join(found) + ")")
-        for column, value in (("kind", kind), ("status", status), ("owner", owner)):
-            if value:
-                where.append(f"snippets.{column} = ?")
-                params.append(value)
-        if tag:
-            where.append("EXISTS (SELECT 1 FROM json_each(snippets.tags) WHERE value = ?)")
-            params.append(tag)
+        more, more_params = _snippet_where(kind=kind, status=status, tag=tag, owner=owner)
+        where, params = where + more, params + more_params
         if missing:
             where.append("json_type(snippets.texts, '$.' || ?) IS NULL")
             params.append(missing)
@@ -633,18 +642,9 @@ class Store(ConsoleStoreMixin, OfferStoreMixin):
                       tag: str | None = None, due: bool | None = None, limit: int = 50,
                       offset: int = 0) -> tuple[list[dict], int]:
         """A page of snippets ordered by key, and the total matching the filters."""
-        where, params = ["1 = 1"], []
+        where, params = _snippet_where(kind=kind, status=status, tag=tag)
         if due is not None:
             where.append(f"{'' if due else 'NOT '}({DUE_SQL})")
-        if kind:
-            where.append("kind = ?")
-            params.append(kind)
-        if status:
-            where.append("status = ?")
-            params.append(status)
-        if tag:
-            where.append("EXISTS (SELECT 1 FROM json_each(snippets.tags) WHERE value = ?)")
-            params.append(tag)
         rows, total = self._page("snippets", where, params, "key", limit, offset)
         return [_snippet_from_row(r) for r in rows], total
 
