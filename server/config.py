@@ -33,11 +33,13 @@ DEFAULTS = {
     # Memory (MB) each process may give the search cache (postings, lengths, stored fields per
     # index segment); bench/README.md says what 10k snippets take.
     "SEARCH_CACHE_MB": 256,
+    # The managers' console: a session idle this long (minutes) ends.
+    "CONSOLE_IDLE_MINUTES": 30,
 }
 
 ENV_PREFIX = "REPLYASSIST_"
 _FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB"}
-_INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS"}
+_INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "CONSOLE_IDLE_MINUTES"}
 _BOOLS = {"DEMO", "TESTING"}
 
 

@@ -11,6 +11,7 @@ from server.db import Store, utcnow
 from server.events import events
 from server.language import detect
 from server.replies import prepare, text_in
+from server.snippets.service import verification
 
 _CACHE_SIZE = 512
 
@@ -77,7 +78,8 @@ def explain(hit: Hit) -> str:
 
 
 def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | None]) -> dict:
-    out = {**asdict(hit), "tags": snippet["tags"], "why": explain(hit)}
+    out = {**asdict(hit), "tags": snippet["tags"], "why": explain(hit),
+           "verification_overdue": verification(snippet)["overdue"]}
     if hit.kind == "policy":
         lang, text = text_in(snippet, hit.language)
         out.update(title=text["title"], body=text["body"])

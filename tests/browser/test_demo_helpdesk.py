@@ -212,3 +212,23 @@ def test_keyboard_choose_insert_and_close(tab, server):
     assert sidebar.locator(".panel").is_hidden() and sidebar.locator(".tab").is_visible()
     tab.keyboard.press("Alt+Shift+R")
     assert sidebar.get_attribute("data-open") == "true"
+
+
+def test_a_reply_overdue_for_verification_is_flagged(tab, server):
+    import sqlite3
+
+    key = "reply/change-address"
+    conn = sqlite3.connect(server.database)
+    (was,) = conn.execute("SELECT verified_at FROM snippets WHERE key = ?", (key,)).fetchone()
+    with conn:  # years past its 180-day check, well beyond the grace period
+        conn.execute("UPDATE snippets SET verified_at = '2020-01-01T00:00:00+00:00' WHERE key = ?", (key,))
+    try:
+        open_ticket(tab, server, 5, "1005")
+        card = wait_for_card(tab, key, "idle")
+        assert card.locator(".badge.stale").inner_text() == "Unverified"
+        others = tab.locator(f'{SIDEBAR} article.reply:not([data-key="{key}"]) .badge.stale')
+        assert others.count() == 0
+    finally:
+        with conn:
+            conn.execute("UPDATE snippets SET verified_at = ? WHERE key = ?", (was, key))
+        conn.close()
