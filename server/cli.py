@@ -19,6 +19,7 @@ from server.indexing import rebuild_index
 from server.offers.schemas import offers_schema, pool_import_schema
 from server.offers.service import import_pool, save_offers
 from server.packs.service import export_pack, import_records, read_packs
+from server.selfservice.keys import create_public_key
 from server.suggest.schemas import synonyms_schema
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "index" / "demo"
@@ -137,6 +138,27 @@ def offers_pool_command(file: str, offer_key: str) -> None:
         offer=offer_key, **counts))
 
 
+public_key_cli = AppGroup("public-key", help="Manage shops' public keys for the help widget and public API.")
+
+
+@public_key_cli.command("create")
+@click.option("--name", default="shop", show_default=True, help="Whose key this is (the shop).")
+@click.option("--origin", "origins", multiple=True,
+              help="A site origin the widget runs on (https://shop.example); repeat for several.")
+def public_key_create_command(name: str, origins: tuple[str, ...]) -> None:
+    """Create a public key for the help widget; the key is printed alone on the last line."""
+    store = _store()
+    try:
+        key = create_public_key(store, name, list(origins))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.conn.close()
+    where = ", ".join(origins) if origins else "the server's own pages only"
+    click.echo(f"created public key for {name!r}, allowed from {where}:")
+    click.echo(key)
+
+
 synonyms_cli = AppGroup("synonyms", help="Manage synonym groups that widen ticket queries.")
 
 
@@ -207,11 +229,18 @@ def demo_command() -> None:
             token_file.chmod(0o600)
     finally:
         store.conn.close()
+    public_file = Path(current_app.config["HOME"]) / "demo-public.key"
+    if not public_file.exists():  # the demo FAQ page's widget uses it (/demo/faq)
+        store = _store()
+        try:
+            public_file.write_text(create_public_key(store, "demo-shop", []) + "\n")
+        finally:
+            store.conn.close()
     click.echo(f"demo agent token (also in {token_file}):")
     click.echo(token_file.read_text().strip())
 
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (index_cli, pack_cli, offers_cli, users_cli, synonyms_cli, demo_command):
+    for command in (index_cli, pack_cli, offers_cli, users_cli, synonyms_cli, public_key_cli, demo_command):
         app.cli.add_command(command)

@@ -91,6 +91,19 @@ def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | No
     return out
 
 
+def rank(store: Store, searcher: SnippetSearcher, text: str, language: str, limit: int) -> dict[str, list[Hit]]:
+    """Policies and replies ranked for a text (cached per index state); agents and self-service share it."""
+    if not text:
+        return {"policy": [], "reply": []}
+    synonyms = store.get_synonyms()
+    key = (searcher.state_id(), language, text, limit, repr(synonyms))
+    ranking = _cache.get(key)
+    if ranking is None:
+        ranking = searcher.suggest(text, language, limit=limit, synonyms=synonyms)
+        _cache.put(key, ranking)
+    return ranking
+
+
 def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, config: dict,
             agent: str) -> dict:
     """Ranked policies and replies for a ticket, rendered in its language.
@@ -102,14 +115,7 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     started = time.perf_counter()
     text = ticket_text(ticket)
     language, source = choose_language(ticket, text, config)
-    ranking = {"policy": [], "reply": []}
-    if text:
-        synonyms = store.get_synonyms()
-        key = (searcher.state_id(), language, text, limit, repr(synonyms))
-        ranking = _cache.get(key)
-        if ranking is None:
-            ranking = searcher.suggest(text, language, limit=limit, synonyms=synonyms)
-            _cache.put(key, ranking)
+    ranking = rank(store, searcher, text, language, limit)
     snippets = store.get_snippets([h.key for h in ranking["policy"] + ranking["reply"]])
     context = ticket_context(ticket)
     offer_keys = {snippets[h.key]["offer"] for h in ranking["reply"] if h.key in snippets} - {None}
