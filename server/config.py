@@ -31,6 +31,9 @@ DEFAULTS = {
     "REPEAT_ALERT_AT": 3,
     # Serve /demo pages (the demo helpdesk). On under `make run`, off by default.
     "DEMO": False,
+    # Per-customer offer limits: "strip" counts maria+x@ as maria@ (sub-addressing), "keep"
+    # treats them as two customers (server/identity.py).
+    "OFFER_SUBADDRESSING": "strip",
 }
 
 ENV_PREFIX = "REPLYASSIST_"

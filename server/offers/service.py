@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from server.db import Store, utcnow
 from server.errors import Conflict, NotFound, Unprocessable
+from server.identity import customer_key
 
 
 class OfferRefused(Conflict):
@@ -40,15 +41,6 @@ def get_offer(store: Store, key: str) -> dict:
 def new_code(prefix: str) -> str:
     """A fresh unguessable code: the offer's prefix and 64 random bits in base32."""
     return f"{prefix}-{base64.b32encode(secrets.token_bytes(8)).decode().rstrip('=')}"
-
-
-def customer_key(customer: dict) -> str | None:
-    """Whom limits count for: the e-mail (case-insensitive), else the helpdesk's customer id."""
-    email = str(customer.get("email") or "").strip().lower()
-    if email:
-        return email
-    ident = str(customer.get("id") or "").strip()
-    return f"id:{ident}" if ident else None
 
 
 def _midnight(now: datetime) -> datetime:
