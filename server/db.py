@@ -504,6 +504,16 @@ class SelfServiceStoreMixin:
                                 (data["customer"], data["ticket_id"])).fetchone()
         return row[0], cur.rowcount == 1
 
+    def contact_alerted(self, customer: str, ticket_id: str) -> bool:
+        """Whether an alert was raised about this customer from this ticket."""
+        return self.conn.execute("SELECT 1 FROM contact_alerts WHERE customer = ? AND ticket_id = ?",
+                                 (customer, ticket_id)).fetchone() is not None
+
+    def get_contact_alert(self, alert_id: int) -> dict:
+        """One alert by id."""
+        row = self.conn.execute("SELECT * FROM contact_alerts WHERE id = ?", (alert_id,)).fetchone()
+        return dict(row, summary=json.loads(row["summary"]))
+
     def list_contact_alerts(self, limit: int, offset: int) -> tuple[list[dict], int]:
         """A page of alerts, newest first."""
         total = self.conn.execute("SELECT count(*) FROM contact_alerts").fetchone()[0]

@@ -24,6 +24,8 @@ class TicketSchema(Schema):
     customer = _context
     order = _context
     agent = _context
+    url = fields.URL(schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000),
+                     metadata={"description": "The ticket's address in the helpdesk (links back to it)."})
 
 
 class SuggestRequestSchema(Schema):
@@ -66,6 +68,8 @@ class SuggestResponseSchema(Schema):
     policies = fields.List(fields.Nested(HitSchema))
     replies = fields.List(fields.Nested(HitSchema))
     took_ms = fields.Float()
+    contact = fields.Dict(allow_none=True, metadata={
+        "description": "The customer's contacts in the window (server/contacts/schemas.py ContactSummarySchema)."})
 
 
 class SearchQuerySchema(Schema):
