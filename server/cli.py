@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from server import auth
 from server.db import open_store
+from server.desk.schemas import value_labels_schema
 from server.errors import ApiError
 from server.indexing import rebuild_index
 from server.offers.schemas import offers_schema, pool_import_schema
@@ -189,6 +190,37 @@ def synonyms_import_command(file: str) -> None:
     click.echo("synonyms: " + ", ".join(f"{n} groups for {lang}" for lang, n in counts.items()))
 
 
+labels_cli = AppGroup("labels", help="Manage how ticket values read in each language.")
+
+
+def load_labels_file(file: str, actor: str = "cli") -> dict[str, int]:
+    """Replace the value labels of every language in FILE ({language: {path: {value: label}}})."""
+    try:
+        data = json.loads(Path(file).read_text(encoding="utf-8"))
+        loaded = {lang: value_labels_schema.load({"labels": labels})["labels"] for lang, labels in data.items()}
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{file} is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+    except (ValidationError, AttributeError) as exc:
+        raise click.ClickException(f"{file} is not a labels file ({{language: {{path: {{value: label}}}}}}): {exc}") from exc
+    store = _store()
+    try:
+        with store.transaction():
+            for lang, labels in loaded.items():
+                store.set_value_labels(lang, {p: {v.strip().lower(): t for v, t in vals.items()}
+                                              for p, vals in labels.items()}, actor)
+    finally:
+        store.conn.close()
+    return {lang: sum(map(len, labels.values())) for lang, labels in loaded.items()}
+
+
+@labels_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def labels_import_command(file: str) -> None:
+    """Replace value labels from FILE, e.g. {"it": {"order.status": {"processing": "in lavorazione"}}}."""
+    counts = load_labels_file(file)
+    click.echo("labels: " + ", ".join(f"{n} for {lang}" for lang, n in counts.items()))
+
+
 @users_cli.command("create")
 @click.argument("name")
 @click.option("--role", type=click.Choice(auth.ROLES), default="agent", show_default=True)
@@ -218,6 +250,7 @@ def demo_command() -> None:
         offers = import_offer_file(str(DEMO_DIR / "offers.json"))
         counts = import_pack_files([str(DEMO_DIR / "policies.jsonl"), str(DEMO_DIR / "replies.jsonl")], actor="demo")
         load_synonyms_file(str(DEMO_DIR / "synonyms.json"), actor="demo")
+        load_labels_file(str(DEMO_DIR / "value_labels.json"), actor="demo")
         click.echo(f"demo store loaded: {counts['created']} snippets, {offers['created']} offers")
     token_file = Path(current_app.config["HOME"]) / "demo-agent.token"
     store = _store()
@@ -242,5 +275,6 @@ def demo_command() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (index_cli, pack_cli, offers_cli, users_cli, synonyms_cli, public_key_cli, demo_command):
+    for command in (index_cli, pack_cli, offers_cli, users_cli, synonyms_cli, public_key_cli, labels_cli,
+                    demo_command):
         app.cli.add_command(command)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from server.eligibility import Eligibility, evaluate
+from server.localise import localise
 from server.render import placeholders, render
 
 _MONEY = re.compile(r"^\d{1,9}([.,]\d{1,2})?$")
@@ -80,7 +81,8 @@ class PreparedReply:
 def prepare(snippet: dict, language: str | None, context: dict) -> PreparedReply:
     """Render a reply over a ticket context and judge whether it fits the ticket."""
     lang, text = text_in(snippet, language)
-    rendered = render(text["body"], context)
+    # Values read in the reply's language (statuses, dates); the conditions see them raw.
+    rendered = render(text["body"], localise(context, lang, context.get("_labels")))
     return PreparedReply(language=lang, title=text["title"], text=rendered.text,
                          missing=rendered.missing, fields=field_specs(snippet),
                          eligibility=evaluate(snippet.get("when") or {}, context))

@@ -7,6 +7,7 @@ from server.errors import Conflict, Unprocessable
 from server.indexing import reindexer
 from server.learning import teach
 from server.offers.service import code_view, issue_code
+from server.render import without_sentences
 from server.replies import check_fields, field_specs, prepare, text_in
 from server.snippets.service import get_snippet
 from server.suggest.service import choose_language, ticket_context, ticket_text
@@ -34,7 +35,7 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
         if errors:
             raise Unprocessable("Fill in the reply's fields before inserting it; see `errors`.",
                                 errors={"fields": errors})
-    context = ticket_context(ticket, values)
+    context = ticket_context(ticket, values, store.value_labels())
     text_language = text_in(snippet, language)[0]
     verdict = evaluate(snippet.get("when") or {}, context)
     if snippet["kind"] == "reply" and verdict.eligible is False and not data["confirm_ineligible"]:
@@ -43,7 +44,8 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
     with store.transaction():
         repeated = store.get_insertion(ticket["id"], key) is not None
         code = None
-        if snippet["kind"] == "reply" and snippet.get("offer"):
+        withhold = bool(snippet["kind"] == "reply" and snippet.get("offer") and data.get("without_offer"))
+        if snippet["kind"] == "reply" and snippet.get("offer") and not withhold:
             code = issue_code(store, offer_key=snippet["offer"], ticket_id=ticket["id"], snippet_key=key,
                               customer=ticket.get("customer") or {}, agent=agent)
         insertion_id = store.record_insertion({
@@ -52,12 +54,15 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
             "ticket_text": text[:MAX_LEARN_TEXT],
             "eligible": None if verdict.eligible is None else int(verdict.eligible),
             "offer_code_id": code["id"] if code else None, "at": utcnow()})
+        if withhold:
+            store.record_withheld_offer(insertion_id, snippet["offer"], data.get("withheld_because"), agent)
         taught = teach(store, snippet, text, language, agent, ticket["id"]) if not repeated else []
     if taught:
         reindexer().poke()
     result = {"insertion_id": insertion_id, "key": key, "kind": snippet["kind"],
               "language": text_language, "text": None, "missing": [], "offer": None,
-              "eligible": verdict.eligible, "reason": verdict.reason, "repeated": repeated}
+              "eligible": verdict.eligible, "reason": verdict.reason, "repeated": repeated,
+              "offer_withheld": False}
     if snippet["kind"] == "reply":
         if code is not None and code["status"] == "issued":
             # Only a live code goes into the text; a pending one stays a visible gap.
@@ -65,4 +70,7 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
         prepared = prepare(snippet, text_language, context)
         result.update(text=prepared.text, missing=prepared.missing,
                       offer=code_view(code) if code else None)
+        if withhold:  # the sentences that give the code go, not just the code
+            result.update(text=without_sentences(prepared.text, {"offer"}), offer_withheld=True,
+                          missing=[m for m in prepared.missing if not m.startswith("offer.")])
     return result, not repeated

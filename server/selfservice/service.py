@@ -17,7 +17,7 @@ import time
 
 from index.searcher import SnippetSearcher
 from server.db import Store
-from server.render import render
+from server.render import MARKER, render, without_sentences
 from server.replies import text_in
 from server.suggest.service import choose_language, rank
 
@@ -33,19 +33,10 @@ TEAM = {"en": "The support team", "it": "Il team di assistenza", "id": "Tim laya
 # Greeting without a name: "{{ customer.first_name }} 様" reads "お客様" in Japanese.
 _GREETING = {"ja": (re.compile(r"\[\[customer\.[a-z_]+\]\]\s*様"), "お客様")}
 
-_MARKER = re.compile(r"\[\[([a-z_]+)(?:\.[a-z0-9_.]+)?\]\]")
-# A marker as one dot-free token, so its dots don't end a sentence: "\x00order\x00".
-_TOKEN = re.compile(r"\x00([a-z_]+)\x00")
-# Sentences end at . ! ? and their CJK and Arabic forms (with a closing quote or bracket).
-_SENTENCE = re.compile(r"[^.!?。！？؟]*(?:[.!?。！？؟]+[\"'」』)）]*\s*|$)")
 # A line that ends a sentence: an answer without one is only a greeting and a signature.
 _SAYS_SOMETHING = re.compile(r"[.!?。！？؟]\s*$", re.M)
 # Roots a customer-facing answer can say nothing true about without the ticket.
 _TICKET_BOUND = {"order", "offer", "fields", "ticket"}
-
-
-def _keep_sentence(sentence: str) -> bool:
-    return not any(m.group(1) in _TICKET_BOUND for m in _TOKEN.finditer(sentence))
 
 
 def generic_text(text: str, language: str) -> str:
@@ -54,17 +45,9 @@ def generic_text(text: str, language: str) -> str:
     if pattern is not None:
         text = pattern.sub(value, text)
     text = re.sub(r"\[\[agent\.[a-z_]+\]\]", TEAM.get(language, TEAM["en"]), text)
-    text = _MARKER.sub(lambda m: f"\x00{m.group(1)}\x00", text)
-    lines = []
-    for line in text.split("\n"):
-        kept = "".join(s for s in _SENTENCE.findall(line) if _keep_sentence(s))
-        if line.strip() and not kept.strip():
-            continue  # the whole line was ticket-bound: drop it rather than leave a blank
-        kept = _TOKEN.sub("", kept)  # what remains: the customer's name
-        kept = re.sub(r"[ \t]+([,،.!?。、])", r"\1", kept)
-        kept = re.sub(r"[ \t]{2,}", " ", kept).strip()
-        lines.append(kept)
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    text = MARKER.sub("", without_sentences(text, _TICKET_BOUND))  # what remains: the customer's name
+    text = re.sub(r"[ \t]+([,،.!?。、])", r"\1", text)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
 def is_public(snippet: dict, language: str) -> bool:

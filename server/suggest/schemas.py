@@ -55,6 +55,8 @@ class HitSchema(Schema):
     offer_preview = fields.Dict(allow_none=True, metadata={"description": "Replies: the offer's key, label and kind: inserting issues a code."})
     eligible = fields.Boolean(allow_none=True, metadata={"description": "Replies: true, false, or null when the ticket lacks a fact."})
     reason = fields.String(allow_none=True)
+    conditions = fields.Boolean(metadata={"description": "Replies: whether the reply has conditions at all "
+                                                         "(eligible with none means nothing to check)."})
     fields_ = fields.List(fields.Dict(), data_key="fields", attribute="fields",
                           metadata={"description": "Replies: fill-in fields (name, label, type, required, choices)."})
     tags = fields.List(fields.String())
