@@ -18,7 +18,7 @@ from server.errors import problem
 # (server/selfservice/routes.py); the agents' origin check does not apply there.
 PUBLIC_PREFIX = API_PREFIX + "/public"
 ALLOWED_HEADERS = "Authorization, Content-Type"
-ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS"
+ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 PREFLIGHT_MAX_AGE = "600"
 
 
