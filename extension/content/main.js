@@ -5,7 +5,7 @@ import { ERROR, MSG, send } from '../shared/messages.js';
 import { DEFAULTS } from '../shared/config.js';
 import { logError } from '../shared/log.js';
 import { pickAdapter } from './adapters/index.js';
-import { insertText, trackCaret } from './insert.js';
+import { holdsText, insertText, trackCaret } from './insert.js';
 import { watchTicket } from './ticket-watcher.js';
 import { initShortcuts } from './shortcuts.js';
 import { createPanel } from '../sidebar/panel.js';
@@ -25,12 +25,16 @@ export async function start() {
   const languages = new Map();
 
   /** The ticket as the server takes it: the agent's name from the options if the page lacks it,
-   * the page's address (links back from repeat-contact banners), the language the agent chose. */
+   * where it lives (helpdesk and account host), since ticket ids of two helpdesks collide, the
+   * page's address (links back from repeat-contact banners), and the language the agent chose. */
   const withAgent = (t) => {
-    const out =
-      t.agent && t.agent.first_name
-        ? { ...t }
-        : { ...t, agent: { ...(t.agent || {}), ...(config.agentName ? { first_name: config.agentName } : {}) } };
+    const out = {
+      helpdesk: adapter.name || 'generic',
+      brand: location.hostname,
+      ...(t.agent && t.agent.first_name
+        ? t
+        : { ...t, agent: { ...(t.agent || {}), ...(config.agentName ? { first_name: config.agentName } : {}) } }),
+    };
     if (!out.url && /^https?:$/.test(location.protocol)) out.url = location.href;
     if (languages.has(t.id)) out.language = languages.get(t.id);
     return out;
@@ -62,14 +66,17 @@ export async function start() {
     // Never into another ticket's reply box: the agent may have moved on meanwhile.
     const composer = ticket === current ? adapter.findComposer(document) : null;
     let inserted = false;
+    let already = false;
     if (composer && result.data.text) {
       try {
-        inserted = insertText(composer, result.data.text, caret());
+        // A second click (or a retry) on the same reply: the text is there, don't add it again.
+        already = holdsText(composer, result.data.text);
+        if (!already) inserted = insertText(composer, result.data.text, caret());
       } catch (error) {
         logError('insert', error);
       }
     }
-    return { ...result, inserted };
+    return { ...result, inserted, already };
   }
 
   const panel = await createPanel({

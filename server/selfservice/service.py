@@ -17,7 +17,7 @@ import time
 
 from index.searcher import SnippetSearcher
 from server.db import Store
-from server.render import MARKER, render, without_sentences
+from server.render import MARKER, RenderError, render, without_sentences
 from server.replies import text_in
 from server.suggest.service import choose_language, rank
 
@@ -73,7 +73,10 @@ def answers(store: Store, searcher: SnippetSearcher, q: str, language: str | Non
         text_lang, text = text_in(snippet, hit.language)
         if not is_public(snippet, text_lang):
             continue
-        body = generic_text(render(text["body"], {}).text, text_lang)
+        try:
+            body = generic_text(render(text["body"], {}).text, text_lang)
+        except RenderError:  # a template that cannot render without a ticket has nothing to say
+            continue
         if not _SAYS_SOMETHING.search(body):
             continue  # only a greeting and a signature were left: nothing to tell a customer
         found.append({"key": hit.key, "title": text["title"], "text": body, "language": text_lang})
