@@ -287,6 +287,73 @@ MIGRATIONS: list[tuple[int, str]] = [
     CREATE INDEX sign_in_failures_name ON sign_in_failures (name, at);
     CREATE INDEX sign_in_failures_ip ON sign_in_failures (ip, at);
     """),
+    # -- selfservice (50-59) ----------------------------------------------------------------
+    (50, """
+    -- Self-service: a snippet customers may see (JSON false, true or ["en", "it"]), and the
+    -- shops' public keys (sent as X-Replyassist-Key by the help widget; stored hashed).
+    ALTER TABLE snippets ADD COLUMN public TEXT NOT NULL DEFAULT 'false';
+    CREATE TABLE public_keys (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        key_hash    TEXT NOT NULL UNIQUE,
+        origins     TEXT NOT NULL DEFAULT '[]',     -- JSON: the shop's site origins (CORS)
+        created_at  TEXT NOT NULL,
+        revoked_at  TEXT
+    );
+    """),
+    (51, """
+    -- Repeat contacts: each ticket of a customer the desk saw (by /suggest or an insertion),
+    -- under the same customer key as the offer limits, and the alerts agents raised.
+    CREATE TABLE contacts (
+        id          INTEGER PRIMARY KEY,
+        customer    TEXT NOT NULL,
+        ticket_id   TEXT NOT NULL,
+        subject     TEXT NOT NULL DEFAULT '',
+        url         TEXT,
+        agent       TEXT NOT NULL,
+        first_at    TEXT NOT NULL,
+        last_at     TEXT NOT NULL,
+        UNIQUE (customer, ticket_id)
+    );
+    CREATE INDEX contacts_customer ON contacts (customer, first_at);
+    CREATE TABLE contact_alerts (
+        id          INTEGER PRIMARY KEY,
+        customer    TEXT NOT NULL,
+        ticket_id   TEXT NOT NULL,
+        agent       TEXT NOT NULL,
+        contacts    INTEGER NOT NULL,
+        summary     TEXT NOT NULL,                  -- JSON [{ticket_id, subject, url, first_at}]
+        note        TEXT,
+        created_at  TEXT NOT NULL,
+        UNIQUE (customer, ticket_id)
+    );
+    """),
+    (52, """
+    -- Sidebar round 2: how a ticket's values read in each language (order statuses, ...),
+    -- managers' favourite replies per agent, and replies sent without their offer code.
+    CREATE TABLE value_labels (
+        language    TEXT NOT NULL,
+        path        TEXT NOT NULL,                  -- e.g. order.status
+        value       TEXT NOT NULL,                  -- e.g. processing
+        label       TEXT NOT NULL,                  -- e.g. in lavorazione
+        updated_at  TEXT NOT NULL,
+        updated_by  TEXT,
+        PRIMARY KEY (language, path, value)
+    );
+    CREATE TABLE favourites (
+        agent       TEXT NOT NULL,
+        snippet_key TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (agent, snippet_key)
+    );
+    CREATE TABLE withheld_offers (
+        insertion_id INTEGER NOT NULL REFERENCES insertions (id),
+        offer_key    TEXT NOT NULL,
+        reason       TEXT,
+        agent        TEXT NOT NULL,
+        at           TEXT NOT NULL
+    );
+    """),
 ]
 
 # A snippet is due for verification when never verified or its interval has passed.
@@ -294,7 +361,8 @@ DUE_SQL = ("snippets.verified_at IS NULL OR snippets.verify_every_days IS NULL O
            "julianday(snippets.verified_at) + snippets.verify_every_days < julianday('now')")
 
 # Columns holding JSON, with the Python value an empty one stands for.
-_JSON_COLUMNS = {"texts": dict, "tags": list, "policies": list, "when_json": dict, "fields": dict}
+_JSON_COLUMNS = {"texts": dict, "tags": list, "policies": list, "when_json": dict, "fields": dict,
+                 "public": bool}
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -532,6 +600,119 @@ class OfferStoreMixin:
         """Remember what /suggest showed for a ticket (one autocommitted insert)."""
         self.conn.execute("INSERT INTO suggestion_events (ticket_id, agent, language, shown, at) "
                           "VALUES (?, ?, ?, ?, ?)", (ticket_id, agent, language, json.dumps(shown), at))
+
+
+class SelfServiceStoreMixin:
+    """Queries of self-service (public keys), repeat contacts, value labels, favourites."""
+
+    conn: sqlite3.Connection
+
+    # -- public keys -----------------------------------------------------------------------
+    def create_public_key(self, name: str, key_hash: str, origins: list[str]) -> int:
+        """Store a shop's public key (hashed) and its site origins; return its id."""
+        cur = self.conn.execute("INSERT INTO public_keys (name, key_hash, origins, created_at) VALUES (?, ?, ?, ?)",
+                                (name, key_hash, json.dumps(origins), utcnow()))
+        return cur.lastrowid
+
+    def public_key_by_hash(self, key_hash: str) -> dict | None:
+        """A live public key by its hash, or None."""
+        row = self.conn.execute("SELECT * FROM public_keys WHERE key_hash = ? AND revoked_at IS NULL",
+                                (key_hash,)).fetchone()
+        return dict(row, origins=json.loads(row["origins"])) if row else None
+
+    def public_origins(self) -> set[str]:
+        """Every origin any live public key allows."""
+        rows = self.conn.execute("SELECT origins FROM public_keys WHERE revoked_at IS NULL")
+        return {o for (origins,) in rows for o in json.loads(origins)}
+
+    # -- repeat contacts -------------------------------------------------------------------
+    def note_contact(self, data: dict) -> None:
+        """Record that a customer's ticket was seen (once per customer and ticket)."""
+        self.conn.execute(
+            "INSERT INTO contacts (customer, ticket_id, subject, url, agent, first_at, last_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer, ticket_id) DO UPDATE SET "
+            "last_at = excluded.last_at, subject = coalesce(nullif(excluded.subject, ''), contacts.subject), "
+            "url = coalesce(excluded.url, contacts.url)",
+            (data["customer"], data["ticket_id"], data["subject"], data["url"], data["agent"], data["at"], data["at"]))
+
+    def contacts_since(self, customer: str, since: str) -> list[dict]:
+        """A customer's tickets first seen since a time, oldest first."""
+        rows = self.conn.execute("SELECT ticket_id, subject, url, first_at, last_at FROM contacts "
+                                 "WHERE customer = ? AND (first_at >= ? OR last_at >= ?) ORDER BY first_at, id",
+                                 (customer, since, since))
+        return [dict(r) for r in rows]
+
+    def add_contact_alert(self, data: dict) -> tuple[int, bool]:
+        """Record an alert for customer success; (id, created) - one per customer and ticket."""
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO contact_alerts (customer, ticket_id, agent, contacts, summary, note, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (data["customer"], data["ticket_id"], data["agent"], data["contacts"],
+             json.dumps(data["summary"], ensure_ascii=False), data["note"], data["at"]))
+        row = self.conn.execute("SELECT id FROM contact_alerts WHERE customer = ? AND ticket_id = ?",
+                                (data["customer"], data["ticket_id"])).fetchone()
+        return row[0], cur.rowcount == 1
+
+    def contact_alerted(self, customer: str, ticket_id: str) -> bool:
+        """Whether an alert was raised about this customer from this ticket."""
+        return self.conn.execute("SELECT 1 FROM contact_alerts WHERE customer = ? AND ticket_id = ?",
+                                 (customer, ticket_id)).fetchone() is not None
+
+    def get_contact_alert(self, alert_id: int) -> dict:
+        """One alert by id."""
+        row = self.conn.execute("SELECT * FROM contact_alerts WHERE id = ?", (alert_id,)).fetchone()
+        return dict(row, summary=json.loads(row["summary"]))
+
+    def list_contact_alerts(self, limit: int, offset: int) -> tuple[list[dict], int]:
+        """A page of alerts, newest first."""
+        total = self.conn.execute("SELECT count(*) FROM contact_alerts").fetchone()[0]
+        rows = self.conn.execute("SELECT * FROM contact_alerts ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
+        return [dict(r, summary=json.loads(r["summary"])) for r in rows], total
+
+    # -- value labels ----------------------------------------------------------------------
+    def value_labels(self, language: str | None = None) -> dict[str, dict[str, dict[str, str]]]:
+        """Labels as {language: {path: {value: label}}} (one language, or all)."""
+        sql, params = "SELECT language, path, value, label FROM value_labels", ()
+        if language:
+            sql, params = sql + " WHERE language = ?", (language,)
+        found: dict[str, dict[str, dict[str, str]]] = {}
+        for lang, path, value, label in self.conn.execute(sql + " ORDER BY language, path, value", params):
+            found.setdefault(lang, {}).setdefault(path, {})[value] = label
+        return found
+
+    def set_value_labels(self, language: str, labels: dict[str, dict[str, str]], by: str | None) -> None:
+        """Replace one language's labels."""
+        self.conn.execute("DELETE FROM value_labels WHERE language = ?", (language,))
+        self.conn.executemany(
+            "INSERT INTO value_labels (language, path, value, label, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
+            [(language, path, value, label, utcnow(), by) for path, values in labels.items()
+             for value, label in values.items()])
+
+    # -- recent and favourite replies ------------------------------------------------------
+    def favourites(self, agent: str) -> list[str]:
+        """An agent's favourite snippet keys, newest first."""
+        rows = self.conn.execute("SELECT snippet_key FROM favourites WHERE agent = ? ORDER BY created_at DESC, "
+                                 "rowid DESC", (agent,))
+        return [r[0] for r in rows]
+
+    def set_favourite(self, agent: str, key: str, on: bool) -> None:
+        """Mark or unmark a favourite."""
+        if on:
+            self.conn.execute("INSERT OR IGNORE INTO favourites VALUES (?, ?, ?)", (agent, key, utcnow()))
+        else:
+            self.conn.execute("DELETE FROM favourites WHERE agent = ? AND snippet_key = ?", (agent, key))
+
+    def recent_insertions(self, agent: str, limit: int) -> list[str]:
+        """The replies an agent inserted most recently (distinct keys, newest first)."""
+        rows = self.conn.execute("SELECT snippet_key FROM insertions WHERE agent = ? AND kind = 'reply' "
+                                 "GROUP BY snippet_key ORDER BY max(last_at) DESC, max(id) DESC LIMIT ?",
+                                 (agent, limit))
+        return [r[0] for r in rows]
+
+    def record_withheld_offer(self, insertion_id: int, offer_key: str, reason: str | None, agent: str) -> None:
+        """Remember that a reply went out without its offer code, and why."""
+        self.conn.execute("INSERT INTO withheld_offers VALUES (?, ?, ?, ?, ?)",
+                          (insertion_id, offer_key, reason, agent, utcnow()))
 
 
 class IndexLogStoreMixin:
@@ -780,7 +961,7 @@ class ConsoleStoreMixin:
         return {"tags": tags, "owners": owners, "languages": languages}
 
 
-class Store(IndexLogStoreMixin, PerfStoreMixin, ConsoleStoreMixin, OfferStoreMixin):
+class Store(SelfServiceStoreMixin, IndexLogStoreMixin, PerfStoreMixin, ConsoleStoreMixin, OfferStoreMixin):
     """Every query the services need, over one SQLite connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -833,11 +1014,11 @@ class Store(IndexLogStoreMixin, PerfStoreMixin, ConsoleStoreMixin, OfferStoreMix
     # -- snippets --------------------------------------------------------------------------
     _SNIPPET_COLUMNS = ("key", "kind", "default_language", "texts", "tags", "policies", "offer",
                         "when_json", "fields", "status", "owner", "verified_by", "verified_at",
-                        "verify_every_days", "version", "updated_at", "updated_by")
+                        "verify_every_days", "version", "updated_at", "updated_by", "public")
 
     @staticmethod
     def _snippet_params(data: dict) -> list:
-        row = dict(data, when_json=data.get("when") or {})
+        row = dict(data, when_json=data.get("when") or {}, public=data.get("public") or False)
         return [json.dumps(row[c], ensure_ascii=False) if c in _JSON_COLUMNS else row.get(c)
                 for c in Store._SNIPPET_COLUMNS]
 
