@@ -29,6 +29,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(suggest_bp)
     app.register_blueprint(insertions_bp)
     app.register_blueprint(offers_bp)
+    from server import insights  # analytics, content gaps, feedback, helpdesk imports (issue 11)
+    insights.init_app(app)
     cli.init_app(app)
     if not app.config.get("TESTING"):
         # So the first ticket of the day isn't the one that waits for the models to load.
