@@ -9,6 +9,9 @@ def init_app(app: Flask) -> None:
     from server.analytics.routes import bp as analytics_bp
     from server.feedback.routes import bp as feedback_bp
     from server.gaps.routes import bp as gaps_bp
+    from server.imports.cli import import_cli
+    from server.imports.routes import bp as imports_bp
 
-    for bp in (analytics_bp, feedback_bp, gaps_bp):
+    for bp in (analytics_bp, feedback_bp, gaps_bp, imports_bp):
         app.register_blueprint(bp)
+    app.cli.add_command(import_cli)

@@ -8,7 +8,7 @@ found by manual search ("searched").
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from server.db import Store
 
@@ -196,12 +196,11 @@ def edits_report(store: Store, q: dict) -> list[dict]:
     events = store.suggestion_events(lo, hi, lang)
     insertions = store.insertions_between(lo, hi, lang)
     feedback = store.feedback_between(lo, hi, lang)
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     rows = []
     for edit in edits:
         at = datetime.fromisoformat(edit["changed_at"])
         before = (at - window).isoformat(timespec="seconds"), edit["changed_at"]
-        after = edit["changed_at"], min((at + window).isoformat(timespec="seconds"), now)
+        after = edit["changed_at"], (at + window).isoformat(timespec="seconds")
         sb, ib, nb = _window_stats(events, insertions, feedback, edit["key"], *before)
         sa, ia, na = _window_stats(events, insertions, feedback, edit["key"], *after)
         rows.append({**{k: edit[k] for k in ("key", "version", "action", "changed_by", "changed_at")},
