@@ -9,7 +9,7 @@ from flask import Flask
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, store, index, API blueprints, commands."""
     from server import api, cli, config, db, errors, indexing, language
-    from server import cors, demo  # the extension's origin checks; the demo helpdesk
+    from server import console, cors, demo  # the extension's origin checks; the demo helpdesk
     from server.insertions.routes import bp as insertions_bp
     from server.offers.routes import bp as offers_bp
     from server.snippets.routes import bp as snippets_bp
@@ -36,4 +36,5 @@ def create_app(test_config: dict | None = None) -> Flask:
         # So the first ticket of the day isn't the one that waits for the models to load.
         language.warm_up(tuple(app.config["DETECT_LANGUAGES"].split(",")))
     demo.init_app(app)  # the demo helpdesk, only when DEMO is on
+    console.init_app(app)  # the managers' console, in every mode
     return app

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError
 from tqdm import tqdm
 
-from server import auth
+from server import auth, people
 from server.db import open_store
 from server.errors import ApiError
 from server.indexing import rebuild_index
@@ -23,6 +24,7 @@ from server.suggest.schemas import synonyms_schema
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "index" / "demo"
 DEMO_AGENT = "demo-agent"
+DEMO_MANAGER = "demo-manager"
 
 index_cli = AppGroup("index", help="Manage the search index.")
 pack_cli = AppGroup("pack", help="Import and export knowledge packs (JSON Lines).")
@@ -107,7 +109,12 @@ def offers_import_command(file: str) -> None:
 def read_code_csv(file: str) -> list[str]:
     """Codes from a CSV: the ``code`` column if there is a header naming it, else the first column."""
     with open(file, newline="", encoding="utf-8-sig") as handle:
-        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+        return read_code_csv_text(handle.read())
+
+
+def read_code_csv_text(text: str) -> list[str]:
+    """Codes from CSV text (or one code a line), as ``read_code_csv`` reads a file."""
+    rows = [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) if row and any(cell.strip() for cell in row)]
     if not rows:
         return []
     header = [cell.strip().lower() for cell in rows[0]]
@@ -170,17 +177,54 @@ def synonyms_import_command(file: str) -> None:
 @users_cli.command("create")
 @click.argument("name")
 @click.option("--role", type=click.Choice(auth.ROLES), default="agent", show_default=True)
-def users_create_command(name: str, role: str) -> None:
+@click.option("--password", "ask_password", is_flag=True,
+              help="Also set a console password (prompted twice, never echoed).")
+def users_create_command(name: str, role: str, ask_password: bool) -> None:
     """Create a user; the new API token is printed alone on the last line."""
+    password = None
+    if ask_password:
+        password = click.prompt("Console password", hide_input=True, confirmation_prompt=True, err=True)
     store = _store()
     try:
+        if password is not None:
+            people.check_password_rules(password)
         token = auth.create_user(store, name, role)
+        if password is not None:
+            people.set_password(store, name, password)
     except ApiError as exc:
         raise click.ClickException(exc.detail) from exc
     finally:
         store.conn.close()
-    click.echo(f"created {role} {name!r}; API token (shown once):")
+    signs_in = " (can sign in to /console/)" if password is not None else ""
+    click.echo(f"created {role} {name!r}{signs_in}; API token (shown once):")
     click.echo(token)
+
+
+@users_cli.command("password")
+@click.argument("name")
+def users_password_command(name: str) -> None:
+    """Set a user's console password (prompted twice, never echoed)."""
+    password = click.prompt("New console password", hide_input=True, confirmation_prompt=True, err=True)
+    store = _store()
+    try:
+        people.set_password(store, name, password)
+    except ApiError as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        store.conn.close()
+    click.echo(f"password of {name!r} changed")
+
+
+@users_cli.command("list")
+def users_list_command() -> None:
+    """List users, their roles and whether they are active."""
+    store = _store()
+    try:
+        for user in store.list_users():
+            state = "active" if user["active"] else "deactivated"
+            click.echo(f"{user['name']}\t{user['role']}\t{state}\tpassword: {'yes' if user['has_password'] else 'no'}")
+    finally:
+        store.conn.close()
 
 
 @click.command("demo")
@@ -207,6 +251,21 @@ def demo_command() -> None:
             token_file.chmod(0o600)
     finally:
         store.conn.close()
+    password_file = Path(current_app.config["HOME"]) / "demo-manager.password"
+    store = _store()
+    try:
+        if store.get_user(DEMO_MANAGER) is None or not password_file.exists():
+            if store.get_user(DEMO_MANAGER) is None:
+                auth.create_user(store, DEMO_MANAGER, "manager")
+            password = people.new_password()
+            people.set_password(store, DEMO_MANAGER, password)
+            password_file.write_text(password + "\n")
+            password_file.chmod(0o600)
+    finally:
+        store.conn.close()
+    click.echo(f"console: sign in at /console/login as {DEMO_MANAGER} with password "
+               f"{password_file.read_text().strip()} (also in {password_file})")
+    # The token stays the last line: scripts and tests read it from there.
     click.echo(f"demo agent token (also in {token_file}):")
     click.echo(token_file.read_text().strip())
 

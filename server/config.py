@@ -22,11 +22,13 @@ DEFAULTS = {
     "CORS_ORIGINS": "chrome-extension://agdaiocgilkaohmjahdndclkkkieaaac",
     # Serve /demo pages (the demo helpdesk). On under `make run`, off by default.
     "DEMO": False,
+    # The managers' console: a session idle this long (minutes) ends.
+    "CONSOLE_IDLE_MINUTES": 30,
 }
 
 ENV_PREFIX = "REPLYASSIST_"
 _FLOATS = {"DETECT_MIN_CONFIDENCE"}
-_INTS = {"MAX_CONTENT_LENGTH"}
+_INTS = {"MAX_CONTENT_LENGTH", "CONSOLE_IDLE_MINUTES"}
 _BOOLS = {"DEMO", "TESTING"}
 
 

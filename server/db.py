@@ -164,6 +164,31 @@ MIGRATIONS: list[tuple[int, str]] = [
         updated_by  TEXT
     );
     """),
+    (40, """
+    -- The managers' console: people sign in with a password (scrypt hash), can be deactivated,
+    -- and hold server-side sessions (the cookie carries only a random id; its hash is stored).
+    ALTER TABLE users ADD COLUMN password_hash TEXT;
+    ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE users ADD COLUMN last_sign_in_at TEXT;
+    CREATE TABLE console_sessions (
+        id_hash     TEXT PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES users (id),
+        csrf        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        last_seen   TEXT NOT NULL,
+        notice      TEXT                            -- shown once on the next page (after a redirect)
+    );
+    CREATE INDEX console_sessions_user ON console_sessions (user_id);
+    -- Failed sign-ins, counted per name and per address to slow down password guessing.
+    CREATE TABLE sign_in_failures (
+        id    INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL,
+        ip    TEXT NOT NULL,
+        at    TEXT NOT NULL
+    );
+    CREATE INDEX sign_in_failures_name ON sign_in_failures (name, at);
+    CREATE INDEX sign_in_failures_ip ON sign_in_failures (ip, at);
+    """),
     (60, """
     -- Insights (issue 11). The ticket text a suggestion was shown for, so that tickets where
     -- nothing was inserted can be grouped into content gaps later.
@@ -207,6 +232,10 @@ MIGRATIONS: list[tuple[int, str]] = [
     );
     """),
 ]
+
+# A snippet is due for verification when never verified or its interval has passed.
+DUE_SQL = ("snippets.verified_at IS NULL OR snippets.verify_every_days IS NULL OR "
+           "julianday(snippets.verified_at) + snippets.verify_every_days < julianday('now')")
 
 # Columns holding JSON, with the Python value an empty one stands for.
 _JSON_COLUMNS = {"texts": dict, "tags": list, "policies": list, "when_json": dict, "fields": dict}
@@ -304,6 +333,7 @@ class OfferStoreMixin:
 
     def list_codes(self, *, status: str | None = None, offer_key: str | None = None,
                    agent: str | None = None, customer: str | None = None, ticket_id: str | None = None,
+                   issued_from: str | None = None, issued_before: str | None = None,
                    limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
         """A page of codes, newest first, and the total matching."""
         where, params = ["1 = 1"], []
@@ -311,6 +341,10 @@ class OfferStoreMixin:
                               ("customer", customer), ("ticket_id", ticket_id)):
             if value is not None:
                 where.append(f"{column} = ?")
+                params.append(value)
+        for clause, value in (("issued_at >= ?", issued_from), ("issued_at < ?", issued_before)):
+            if value is not None:
+                where.append(clause)
                 params.append(value)
         rows, total = self._page("offer_codes", where, params, "id DESC", limit, offset)
         return [dict(r) for r in rows], total
@@ -581,7 +615,148 @@ class InsightsStoreMixin:
                           (source, source_id, key, at))
 
 
-class Store(OfferStoreMixin, InsightsStoreMixin):
+class ConsoleStoreMixin:
+    """Queries of the managers' console: people, sessions, sign-in throttle, snippet library."""
+
+    conn: sqlite3.Connection
+
+    # -- people ----------------------------------------------------------------------------
+    def list_users(self) -> list[dict]:
+        """Every user, by name, without secrets."""
+        rows = self.conn.execute("SELECT id, name, role, active, created_at, last_sign_in_at, "
+                                 "password_hash IS NOT NULL AS has_password FROM users ORDER BY name")
+        return [dict(r) for r in rows]
+
+    def update_user(self, name: str, **columns: object) -> None:
+        """Set some of a user's columns (role, active, password_hash, token_hash, last_sign_in_at)."""
+        allowed = {"role", "active", "password_hash", "token_hash", "last_sign_in_at"}
+        if not columns or not columns.keys() <= allowed:
+            raise ValueError(f"update_user takes {sorted(allowed)}")
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        self.conn.execute(f"UPDATE users SET {sets} WHERE name = ?", [*columns.values(), name])
+
+    def count_active(self, role: str) -> int:
+        """How many active users have a role."""
+        return self.conn.execute("SELECT count(*) FROM users WHERE role = ? AND active = 1",
+                                 (role,)).fetchone()[0]
+
+    # -- sessions --------------------------------------------------------------------------
+    def create_session(self, id_hash: str, user_id: int, csrf: str, at: str) -> None:
+        """Store a new console session."""
+        self.conn.execute("INSERT INTO console_sessions (id_hash, user_id, csrf, created_at, last_seen) "
+                          "VALUES (?, ?, ?, ?, ?)", (id_hash, user_id, csrf, at, at))
+
+    def set_notice(self, id_hash: str, notice: str | None) -> None:
+        """Keep (or clear) a message for the session's next page."""
+        self.conn.execute("UPDATE console_sessions SET notice = ? WHERE id_hash = ?", (notice, id_hash))
+
+    def get_session(self, id_hash: str) -> dict | None:
+        """A session with its user's name, role and state, or None."""
+        row = self.conn.execute(
+            "SELECT s.*, u.name, u.role, u.active FROM console_sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE s.id_hash = ?", (id_hash,)).fetchone()
+        return dict(row) if row else None
+
+    def touch_session(self, id_hash: str, at: str) -> None:
+        """Record activity on a session (idle expiry counts from here)."""
+        self.conn.execute("UPDATE console_sessions SET last_seen = ? WHERE id_hash = ?", (at, id_hash))
+
+    def delete_session(self, id_hash: str) -> None:
+        """End one session."""
+        self.conn.execute("DELETE FROM console_sessions WHERE id_hash = ?", (id_hash,))
+
+    def delete_sessions(self, user_id: int | None = None, idle_before: str | None = None) -> None:
+        """End every session of a user, or every session idle since before a time."""
+        if user_id is not None:
+            self.conn.execute("DELETE FROM console_sessions WHERE user_id = ?", (user_id,))
+        if idle_before is not None:
+            self.conn.execute("DELETE FROM console_sessions WHERE last_seen < ?", (idle_before,))
+
+    # -- sign-in throttle ------------------------------------------------------------------
+    def add_sign_in_failure(self, name: str, ip: str, at: str) -> None:
+        """Count one failed sign-in."""
+        self.conn.execute("INSERT INTO sign_in_failures (name, ip, at) VALUES (?, ?, ?)", (name, ip, at))
+
+    def sign_in_failures(self, name: str, ip: str, since: str) -> tuple[int, int, str | None]:
+        """Failures since a time for this name, for this address, and the oldest of them."""
+        row = self.conn.execute(
+            "SELECT (SELECT count(*) FROM sign_in_failures WHERE name = ? AND at >= ?), "
+            "(SELECT count(*) FROM sign_in_failures WHERE ip = ? AND at >= ?), "
+            "(SELECT min(at) FROM sign_in_failures WHERE (name = ? OR ip = ?) AND at >= ?)",
+            (name, since, ip, since, name, ip, since)).fetchone()
+        return row[0], row[1], row[2]
+
+    def clear_sign_in_failures(self, name: str, before: str | None = None) -> None:
+        """Forget a name's failures (after it signs in), or everyone's older than a time."""
+        if before is not None:
+            self.conn.execute("DELETE FROM sign_in_failures WHERE at < ?", (before,))
+        else:
+            self.conn.execute("DELETE FROM sign_in_failures WHERE name = ?", (name,))
+
+
+    # -- snippet library -------------------------------------------------------------------
+    _LIBRARY_SORTS = {
+        "key": "snippets.key",
+        "updated": "snippets.updated_at DESC, snippets.key",
+        "usage": "usage DESC, snippets.key",
+        # Never verified first, then the earliest due date.
+        "due": "coalesce(julianday(snippets.verified_at) + snippets.verify_every_days, 0), snippets.key",
+    }
+
+    def library(self, *, keys: list[str] | None = None, text: str | None = None, kind: str | None = None,
+                status: str | None = None, tag: str | None = None, missing: str | None = None,
+                owner: str | None = None, due: bool = False, unused_since: str | None = None,
+                sort: str = "key", limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+        """Snippets for the console's library with their usage; ``keys`` (search hits) or a
+        ``text`` substring of key, title or body widen each other; the rest narrow."""
+        where, params = ["1 = 1"], []
+        if keys is not None or text:
+            found = ["0"]
+            if keys:
+                found.append(f"snippets.key IN ({','.join('?' * len(keys))})")
+                params += keys
+            if text:
+                found.append("(snippets.key LIKE ? ESCAPE '\\' OR snippets.texts LIKE ? ESCAPE '\\')")
+                pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                params += [pattern, pattern]
+            where.append("(" + " OR ".join(found) + ")")
+        for column, value in (("kind", kind), ("status", status), ("owner", owner)):
+            if value:
+                where.append(f"snippets.{column} = ?")
+                params.append(value)
+        if tag:
+            where.append("EXISTS (SELECT 1 FROM json_each(snippets.tags) WHERE value = ?)")
+            params.append(tag)
+        if missing:
+            where.append("json_type(snippets.texts, '$.' || ?) IS NULL")
+            params.append(missing)
+        if due:
+            where.append(f"({DUE_SQL})")
+        if unused_since:
+            where.append("NOT EXISTS (SELECT 1 FROM insertions i WHERE i.snippet_key = snippets.key "
+                         "AND i.last_at >= ?)")
+            params.append(unused_since)
+        clause = " AND ".join(where)
+        total = self.conn.execute(f"SELECT count(*) FROM snippets WHERE {clause}", params).fetchone()[0]
+        rows = self.conn.execute(
+            "SELECT snippets.*, (SELECT coalesce(sum(times), 0) FROM insertions i WHERE i.snippet_key = snippets.key) "
+            "AS usage, (SELECT max(last_at) FROM insertions i WHERE i.snippet_key = snippets.key) AS last_used "
+            f"FROM snippets WHERE {clause} ORDER BY {self._LIBRARY_SORTS[sort]} LIMIT ? OFFSET ?",
+            [*params, limit, offset]).fetchall()
+        return [_snippet_from_row(r) for r in rows], total
+
+    def distinct_values(self) -> dict[str, list[str]]:
+        """Tags, owners and languages in use, for the library's filter menus."""
+        tags = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT value FROM snippets, json_each(snippets.tags) ORDER BY value")]
+        owners = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT owner FROM snippets WHERE owner IS NOT NULL ORDER BY owner")]
+        languages = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT j.key FROM snippets, json_each(snippets.texts) AS j ORDER BY j.key")]
+        return {"tags": tags, "owners": owners, "languages": languages}
+
+
+class Store(ConsoleStoreMixin, OfferStoreMixin, InsightsStoreMixin):
     """Every query the services need, over one SQLite connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -651,9 +826,12 @@ class Store(OfferStoreMixin, InsightsStoreMixin):
         return {row["key"]: _snippet_from_row(row) for row in rows}
 
     def list_snippets(self, *, kind: str | None = None, status: str | None = None,
-                      tag: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+                      tag: str | None = None, due: bool | None = None, limit: int = 50,
+                      offset: int = 0) -> tuple[list[dict], int]:
         """A page of snippets ordered by key, and the total matching the filters."""
         where, params = ["1 = 1"], []
+        if due is not None:
+            where.append(f"{'' if due else 'NOT '}({DUE_SQL})")
         if kind:
             where.append("kind = ?")
             params.append(kind)
@@ -736,7 +914,7 @@ class Store(OfferStoreMixin, InsightsStoreMixin):
 
     def user_by_token_hash(self, token_hash: str) -> dict | None:
         """The user owning a token hash, or None."""
-        row = self.conn.execute("SELECT id, name, role FROM users WHERE token_hash = ?",
+        row = self.conn.execute("SELECT id, name, role FROM users WHERE token_hash = ? AND active = 1",
                                 (token_hash,)).fetchone()
         return dict(row) if row else None
 

@@ -37,6 +37,7 @@ export function policyCard(policy, { open = true } = {}) {
       null,
       h('span', { class: 'kind' }, 'Policy'),
       h('span', { class: 'title', lang, dir: dirOf(lang) }, policy.title),
+      staleBadge(policy),
     ),
     h(
       'div',
@@ -64,6 +65,16 @@ function eligibilityBadge(reply) {
     return h('span', { class: 'badge ok', title: "The ticket meets this reply's conditions" }, 'Fits');
   if (reply.eligible === false) return h('span', { class: 'badge no', title: reply.reason || '' }, "Doesn't fit");
   return h('span', { class: 'badge unknown', title: reply.reason || '' }, 'Check');
+}
+
+/** A small flag when the snippet's owner is overdue to confirm it is still right. */
+function staleBadge(item) {
+  if (!item.verification_overdue) return null;
+  return h(
+    'span',
+    { class: 'badge stale', title: 'Not verified for a while: check it is still right before sending' },
+    'Unverified',
+  );
 }
 
 function offerLine(reply) {
@@ -150,7 +161,7 @@ export class ReplyCard {
         null,
         hit ? h('span', { class: 'kind' }, 'Reply') : null,
         h('h3', { class: 'title' }, title),
-        h('span', { class: 'badges', dir: 'ltr' }, eligibilityBadge(reply), langBadge),
+        h('span', { class: 'badges', dir: 'ltr' }, eligibilityBadge(reply), langBadge, staleBadge(reply)),
       ),
       reason,
       offerLine(reply),

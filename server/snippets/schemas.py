@@ -68,6 +68,19 @@ class SnippetContentSchema(Schema):
         if data.get("language") in (data.get("translations") or {}):
             raise ValidationError({"translations": ["Do not repeat the default language among translations."]})
 
+class PackLineSchema(SnippetContentSchema):
+    """A knowledge-pack line: the content, plus (optional) the curation state a store keeps.
+
+    ``status``, ``owner`` and ``verify_every_days`` travel with an export so a draft comes back
+    a draft. A line without them imports as before: new snippets are published with a 180-day
+    interval, existing ones keep what they have.
+    """
+
+    status = fields.String(validate=validate.OneOf(["draft", "published", "archived"]))
+    owner = fields.String(allow_none=True, validate=validate.Length(max=100))
+    verify_every_days = fields.Integer(validate=validate.Range(min=1, max=3650))
+
+
 class VerificationSchema(Schema):
     """Who last confirmed a snippet is still right, and when it is due again."""
 
@@ -75,6 +88,8 @@ class VerificationSchema(Schema):
     verified_at = fields.String(allow_none=True)
     verify_every_days = fields.Integer(allow_none=True)
     due = fields.Boolean()
+    due_on = fields.String(allow_none=True, metadata={"description": "When the next check falls due."})
+    overdue = fields.Boolean(metadata={"description": "Due for longer than the grace period (agents see a flag)."})
 
 class SnippetSchema(SnippetContentSchema):
     """A snippet as the API shows it and accepts it."""
@@ -100,6 +115,7 @@ class SnippetListQuery(Schema):
     kind = fields.String(validate=validate.OneOf(["policy", "reply"]))
     status = fields.String(validate=validate.OneOf(["draft", "published", "archived"]))
     tag = fields.String(validate=validate.Length(max=50))
+    due = fields.Boolean(metadata={"description": "Only snippets due (true) or not due (false) for verification."})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
@@ -143,6 +159,7 @@ class LearnedSchema(Schema):
 
 learned_schema = LearnedSchema()
 snippet_content_schema = SnippetContentSchema()
+pack_line_schema = PackLineSchema()
 snippet_schema = SnippetSchema()
 snippet_patch_schema = SnippetPatchSchema(partial=True)
 snippet_list_query = SnippetListQuery()

@@ -45,6 +45,8 @@ class HitSchema(Schema):
     matched_terms = fields.List(fields.String(), metadata={"description": "Analysed ticket terms the snippet contains."})
     learned_from = fields.Integer(metadata={"description": "Earlier tickets in this language the snippet was used for."})
     why = fields.String(metadata={"description": "Why it ranked, in one line."})
+    verification_overdue = fields.Boolean(metadata={
+        "description": "Overdue for verification past the grace period: agents see a flag."})
     body = fields.String(metadata={"description": "Policies: the card's text."})
     text = fields.String(metadata={"description": "Replies: the body rendered over the ticket."})
     missing = fields.List(fields.String(), metadata={"description": "Replies: placeholders without a value."})

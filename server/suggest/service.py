@@ -11,6 +11,7 @@ from server.db import Store, utcnow
 from server.feedback.ranking import adjust as adjust_for_feedback
 from server.language import detect
 from server.replies import prepare, text_in
+from server.snippets.service import verification
 
 _CACHE_SIZE = 512
 MAX_EVENT_TEXT = 4_000  # characters of the ticket kept with a suggestion event (content gaps)
@@ -78,7 +79,8 @@ def explain(hit: Hit) -> str:
 
 
 def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | None]) -> dict:
-    out = {**asdict(hit), "tags": snippet["tags"], "why": explain(hit)}
+    out = {**asdict(hit), "tags": snippet["tags"], "why": explain(hit),
+           "verification_overdue": verification(snippet)["overdue"]}
     if hit.kind == "policy":
         lang, text = text_in(snippet, hit.language)
         out.update(title=text["title"], body=text["body"])
