@@ -31,6 +31,7 @@ from server import create_app  # noqa: E402
 from server.auth import create_user  # noqa: E402
 from server.cli import import_pack_files  # noqa: E402
 from server.db import open_store  # noqa: E402
+from server.indexing import reindexer  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "abcd"
 SHOWN = 3  # policies an agent looks at
@@ -39,7 +40,8 @@ TOP = 3    # "one of the top topics"
 
 def run_flow(flow: str, pack: list[dict], lines: list[dict], field: str) -> dict:
     """Remove ``flow``'s policies, replay the tickets, cluster the gaps, score the flow's topic."""
-    with tempfile.TemporaryDirectory(prefix="ra-gaps-") as home:
+    # ignore_cleanup_errors: the app's background re-indexer may still be finishing a commit.
+    with tempfile.TemporaryDirectory(prefix="ra-gaps-", ignore_cleanup_errors=True) as home:
         app = create_app({"TESTING": True, "HOME": home})
         kept = [p for p in pack if not p["key"].startswith(f"policy/{flow}/")]
         pack_file = Path(home) / "pack.jsonl"
@@ -62,6 +64,9 @@ def run_flow(flow: str, pack: list[dict], lines: list[dict], field: str) -> dict
                 assert r.status_code in (200, 201), r.get_data(as_text=True)
                 inserted += 1
         gaps = client.get("/api/v1/content-gaps", headers=manager).json
+        with app.app_context():
+            reindexer().flush()  # learned text indexed now, not by the thread after the home is gone
+        time.sleep(1.0)
     flow_of = {line["id"]: line["flow"] for line in lines}
     removed = {line["id"] for line in lines if line["flow"] == flow}
     gap_removed = removed & {t for topic in gaps["topics"] for t in topic["ticket_ids"]} | removed
