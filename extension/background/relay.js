@@ -18,6 +18,14 @@ const HANDLERS = {
     return apiRequest(await loadConfig(), { method: 'POST', path: '/insertions', body });
   },
 
+  [MSG.FEEDBACK]: async ({ ticketId, key, reason, language, undo = false }) => {
+    const body = undo ? { ticket_id: ticketId, key } : { ticket_id: ticketId, key, reason: reason || null };
+    if (language && !undo) body.language = language;
+    const result = await apiRequest(await loadConfig(), { method: undo ? 'DELETE' : 'POST', path: '/feedback', body });
+    // DELETE answers 204 without a body: that is success too.
+    return !result.ok && undo && result.error.status === 204 ? success({}) : result;
+  },
+
   [MSG.TEST_CONNECTION]: async ({ backendUrl, token }) => testConnection({ backendUrl, token }),
 
   [MSG.OPEN_OPTIONS]: async () => {

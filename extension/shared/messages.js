@@ -7,6 +7,7 @@ export const MSG = Object.freeze({
   SUGGEST: 'ra:suggest', // { ticket, limit? } -> suggest response
   SEARCH: 'ra:search', // { q, kind?, language?, limit? } -> search response
   INSERT: 'ra:insert', // { key, ticket, fields, language?, confirmIneligible? } -> insertion
+  FEEDBACK: 'ra:feedback', // { ticketId, key, reason?, language?, undo? } -> feedback (or {} on undo)
   TEST_CONNECTION: 'ra:test-connection', // { backendUrl, token } -> { steps: [...] }
   OPEN_OPTIONS: 'ra:open-options', // {} -> {}
   TOGGLE_SIDEBAR: 'ra:toggle-sidebar', // {} (worker -> tab)

@@ -5,6 +5,7 @@
 import { ERROR } from '../shared/messages.js';
 import { ReplyCard, policyCard, searchHit } from './cards.js';
 import { dirOf, fill, h, languageName } from './dom.js';
+import { feedbackControl } from './feedback.js';
 
 const HOST_ID = 'reply-assist-sidebar';
 
@@ -166,6 +167,9 @@ class Panel {
           onSelect: (card) => this.select(this.cards.indexOf(card)),
         }),
     );
+    for (const card of this.cards) {
+      card.el.append(feedbackControl(card.reply, () => ticket.id, language));
+    }
     this.selected = -1;
     const sections = [];
     if (policies.length) {

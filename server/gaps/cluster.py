@@ -12,8 +12,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from index.analyzers import analyzer_for
 
@@ -39,6 +37,10 @@ def terms_with_surface(language: str, text: str) -> list[tuple[str, str]]:
 def cluster(docs: list[tuple[str, str]], *, threshold: float = THRESHOLD, min_size: int = MIN_SIZE,
             top_terms: int = 6) -> list[Topic]:
     """Topics of ``docs`` (language, text), biggest first; tickets in no topic are left out."""
+    # Imported here: scikit-learn takes seconds to import, and only this page needs it.
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     analysed = [terms_with_surface(lang, text) for lang, text in docs]
     keep = [i for i, terms in enumerate(analysed) if terms]
     if len(keep) < min_size:
