@@ -122,14 +122,16 @@ def sync_index(store: Store, index_dir: str | Path, limit: int | None = BULK_KEY
 
 def catch_up(store: Store, database: str, index_dir: str) -> Sync:
     """Sync the index; when there is a lot to write, rebuild it aside instead."""
+    from server.index_build import rebuild
+
     try:
         return sync_index(store, index_dir)
     except _TooBig as exc:
-        from server.index_build import rebuild
-
         log.warning("%s snippets to index: rebuilding the index aside", exc.args[0])
-        report = rebuild(database, index_dir)
-        return Sync("rebuild", report["documents"], report["snapshot_seq"])
+    except IndexUnavailable as exc:  # deleted or torn under a running server: build it again
+        log.warning("rebuilding the search index: %s", exc)
+    report = rebuild(database, index_dir)
+    return Sync("rebuild", report["documents"], report["snapshot_seq"])
 
 
 class Reindexer:
