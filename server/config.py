@@ -25,10 +25,12 @@ DEFAULTS = {
     # Memory (MB) each process may give the search cache (postings, lengths, stored fields per
     # index segment); bench/README.md says what 10k snippets take.
     "SEARCH_CACHE_MB": 256,
+    # Seconds suggestion events gather before one background write (server/events.py).
+    "EVENTS_PAUSE": 0.2,
 }
 
 ENV_PREFIX = "REPLYASSIST_"
-_FLOATS = {"DETECT_MIN_CONFIDENCE", "SEARCH_CACHE_MB"}
+_FLOATS = {"DETECT_MIN_CONFIDENCE", "SEARCH_CACHE_MB", "EVENTS_PAUSE"}
 _INTS = {"MAX_CONTENT_LENGTH"}
 _BOOLS = {"DEMO", "TESTING"}
 
