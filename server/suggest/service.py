@@ -77,7 +77,8 @@ def explain(hit: Hit) -> str:
 
 
 def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | None]) -> dict:
-    out = {**asdict(hit), "tags": snippet["tags"], "why": explain(hit)}
+    # vars(), not asdict(): a Hit is flat, and asdict's deep copy cost ~5% of a request.
+    out = {**vars(hit), "tags": snippet["tags"], "why": explain(hit)}
     if hit.kind == "policy":
         lang, text = text_in(snippet, hit.language)
         out.update(title=text["title"], body=text["body"])
