@@ -405,25 +405,32 @@ def run_size(size: int, workdir: Path, pool: list[str], flows: list[str], ticket
     kinds = {k: sum(s["kind"] == k for s in snippets) for k in ("policy", "reply")}
     words = np.mean([len(s["body"].split()) for s in snippets])
     progress(f"size {size}: pack written ({kinds['policy']} policies, {kinds['reply']} replies, "
-             f"{words:.0f} body words on average); importing with `flask pack import`")
-    started = time.perf_counter()
-    out = flask_cli(home, "pack", "import", str(pack), timeout=None)
-    import_s = time.perf_counter() - started
-    progress(f"size {size}: {out.strip()} in {import_s:.1f} s ({size / import_s:.0f} docs/s)")
-    tokens = {"agent": flask_cli(home, "users", "create", "bench", "--role", "agent", timeout=None).strip().splitlines()[-1],
-              "manager": flask_cli(home, "users", "create", "boss", "--role", "manager", timeout=None).strip().splitlines()[-1]}
-    result = {"size": size, "import_s": round(import_s, 2), "docs_per_s": round(size / import_s, 1),
-              "queries": len(tickets["quiet"])}
+             f"{words:.0f} body words on average)")
     variants = {"before": Path(args.baseline).resolve()} if args.baseline else {}
     variants["after" if args.baseline else "this"] = ROOT
+    result = {"size": size, "queries": len(tickets["quiet"]), "import_s": {}, "docs_per_s": {}}
+    homes, tokens = {}, {}
+    for name, root in variants.items():
+        # Each variant imports with its own code (its own schema and index format).
+        homes[name] = workdir / f"home-{size}-{name}"
+        progress(f"size {size} [{name}]: importing with `flask pack import`")
+        started = time.perf_counter()
+        out = flask_cli(homes[name], "pack", "import", str(pack), timeout=None, root=root)
+        import_s = time.perf_counter() - started
+        result["import_s"][name] = round(import_s, 2)
+        result["docs_per_s"][name] = round(size / import_s, 1)
+        progress(f"size {size} [{name}]: {out.strip()} in {import_s:.1f} s ({size / import_s:.0f} docs/s)")
+        tokens[name] = {role: flask_cli(homes[name], "users", "create", user, "--role", role, timeout=None,
+                                        root=root).strip().splitlines()[-1]
+                        for user, role in (("bench", "agent"), ("boss", "manager"))}
 
     def fresh_homes(phase: str) -> dict[str, Path]:
-        """A copy of the imported home per variant: the live pass changes the store and index."""
-        homes = {}
+        """A copy of each imported home: the live pass changes the store and index."""
+        copies = {}
         for name in variants:
-            homes[name] = workdir / f"home-{size}-{name}-{phase}"
-            shutil.copytree(home, homes[name])
-        return homes
+            copies[name] = workdir / f"home-{size}-{name}-{phase}"
+            shutil.copytree(homes[name], copies[name])
+        return copies
 
     result["variants"] = measure(size, variants, fresh_homes, snippets, tokens, tickets, args)
 
@@ -443,7 +450,7 @@ def _servers(variants: dict[str, Path], homes: dict[str, Path], server_spec: str
                                 log=homes[name] / "server.stderr") for name, root in variants.items()}
 
 
-def _interleaved(servers: dict[str, ServerProcess], token: str, texts: list[str], prefix: str) -> dict:
+def _interleaved(servers: dict[str, ServerProcess], tokens: dict[str, dict], texts: list[str], prefix: str) -> dict:
     """Each ticket to every variant in turn (the order alternating), so all see the same machine load."""
     names = list(servers)
     conns = {name: http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
@@ -452,7 +459,8 @@ def _interleaved(servers: dict[str, ServerProcess], token: str, texts: list[str]
     try:
         for n, text in enumerate(texts):
             for name in (names if n % 2 == 0 else names[::-1]):
-                client, took, empty = time_suggest(servers[name], token, [text], f"{prefix}{n}-", conns[name])
+                client, took, empty = time_suggest(servers[name], tokens[name]["agent"], [text],
+                                                   f"{prefix}{n}-", conns[name])
                 c, t, e = out[name]
                 out[name] = (c + client, t + took, e + empty)
     finally:
@@ -464,7 +472,6 @@ def _interleaved(servers: dict[str, ServerProcess], token: str, texts: list[str]
 def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[dict],
             tokens: dict[str, str], tickets: dict[str, list[str]], args: argparse.Namespace) -> dict:
     """Quiet, repeat and live passes, then throughput rows, for every variant at once (interleaved)."""
-    token = tokens["agent"]
     replies = [s["key"] for s in snippets if s["kind"] == "reply"]
     results: dict[str, dict] = {name: {} for name in variants}
     servers = _servers(variants, fresh_homes("latency"), args.server)
@@ -473,10 +480,10 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
         start_all(servers.values(), timeout=900)
         progress(f"size {size}: {args.server} up for {', '.join(servers)} in "
                  f"{time.perf_counter() - started:.1f} s; {len(tickets['warmup'])} warm-up tickets")
-        _interleaved(servers, token, tickets["warmup"], "w")
+        _interleaved(servers, tokens, tickets["warmup"], "w")
         progress(f"size {size}: quiet pass, {len(tickets['quiet'])} distinct tickets")
-        quiet = _interleaved(servers, token, tickets["quiet"], "q")
-        repeat = _interleaved(servers, token, tickets["quiet"], "q")
+        quiet = _interleaved(servers, tokens, tickets["quiet"], "q")
+        repeat = _interleaved(servers, tokens, tickets["quiet"], "q")
         for name, (client, took, empty) in quiet.items():
             results[name].update(quiet_ms=pct(client, 50, 95, 99), quiet_took_ms=pct(took, 50, 99),
                                  repeat_ms=pct(repeat[name][0], 50, 99), queries_without_suggestions=empty)
@@ -485,12 +492,12 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
         if args.live_rate > 0 or args.save_rate > 0:
             progress(f"size {size}: live pass, {len(tickets['live'])} other distinct tickets while each server "
                      f"takes {args.live_rate}/s insertions and {args.save_rate}/s manager saves")
-            loads = {name: Load(server, token, tokens["manager"], replies, [s["key"] for s in snippets],
+            loads = {name: Load(server, tokens[name]["agent"], tokens[name]["manager"], replies, [s["key"] for s in snippets],
                                 tickets["learn"], args.live_rate, args.save_rate) for name, server in servers.items()}
             for load in loads.values():
                 load.__enter__()
             try:
-                live = _interleaved(servers, token, tickets["live"], "l")
+                live = _interleaved(servers, tokens, tickets["live"], "l")
             finally:
                 for load in loads.values():
                     load.__exit__(None, None, None)
@@ -523,14 +530,14 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
                 start_all(servers.values(), timeout=900)
                 progress(f"size {size}: throughput on {server_spec}: warming every worker")
                 warm = tickets["throughput"][:10 * workers * threads]
-                for server in servers.values():
-                    throughput(server, token, warm, workers * threads, len(warm))
+                for name, server in servers.items():
+                    throughput(server, tokens[name]["agent"], warm, workers * threads, len(warm))
                 offset = len(warm)
                 for clients in args.clients:
                     batch = tickets["throughput"][offset:offset + args.throughput_requests]
                     offset += len(batch)
                     for name, server in servers.items():  # one after the other: each gets the cores
-                        row = throughput(server, token, batch, clients, len(batch))
+                        row = throughput(server, tokens[name]["agent"], batch, clients, len(batch))
                         row.update(server=server_spec, memory=memory_summary(server))
                         progress(f"size {size} [{name}]: {server_spec}, {clients} clients: {row['per_s']} req/s "
                                  f"(p50 {row['p50']} ms, p99 {row['p99']} ms, {row['errors']} errors)")
@@ -567,8 +574,9 @@ def print_table(results: list[dict], args: argparse.Namespace) -> None:
     print("|---|---|---|---|---|")
     for r in results:
         empty = ", ".join(f"{n}: {v['queries_without_suggestions']}" for n, v in r["variants"].items())
-        print(f"| {r['size']:,} | {r['import_s']:.1f} | {r['docs_per_s']:.0f} | {r['fts5_build_s']:.2f} "
-              f"| {empty} of {r['queries']} |")
+        imports = ", ".join(f"{n}: {s:.1f}" for n, s in r["import_s"].items())
+        rates = ", ".join(f"{n}: {d:.0f}" for n, d in r["docs_per_s"].items())
+        print(f"| {r['size']:,} | {imports} | {rates} | {r['fts5_build_s']:.2f} | {empty} of {r['queries']} |")
     rows = [(r["size"], name, t) for r in results for name, v in r["variants"].items()
             for t in v.get("throughput", [])]
     if rows:
