@@ -42,12 +42,14 @@ DEFAULTS = {
     # Memory (MB) each process may give the search cache (postings, lengths, stored fields per
     # index segment); bench/README.md says what 10k snippets take.
     "SEARCH_CACHE_MB": 256,
+    # Seconds suggestion events gather before one background write (server/events.py).
+    "EVENTS_PAUSE": 0.2,
     # The managers' console: a session idle this long (minutes) ends.
     "CONSOLE_IDLE_MINUTES": 30,
 }
 
 ENV_PREFIX = "REPLYASSIST_"
-_FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB"}
+_FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB", "EVENTS_PAUSE"}
 _INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "CONSOLE_IDLE_MINUTES", "PUBLIC_MAX_AGE",
          "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT"}
 _BOOLS = {"DEMO", "TESTING"}
