@@ -10,6 +10,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, store, index, API blueprints, commands."""
     from server import api, cli, config, db, errors, indexing, language
     from server import console, cors, demo  # the extension's origin checks; the demo helpdesk
+    from index import segments
+    from server import events  # suggestion events, written off the request path
     from server.insertions.routes import bp as insertions_bp
     from server.offers.routes import bp as offers_bp
     from server.snippets.routes import bp as snippets_bp
@@ -24,6 +26,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     cors.init_app(app)
     db.init_app(app)
     indexing.init_app(app)
+    events.init_app(app)
+    segments.configure(app.config["SEARCH_CACHE_MB"])
     app.register_blueprint(api.bp)
     app.register_blueprint(snippets_bp)
     app.register_blueprint(suggest_bp)

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from server import auth, people
 from server.db import open_store
 from server.errors import ApiError
-from server.indexing import rebuild_index
+from server.indexing import index_health, rebuild_index
 from server.offers.schemas import offers_schema, pool_import_schema
 from server.offers.service import import_pool, save_offers
 from server.packs.service import export_pack, import_records, read_packs
@@ -37,12 +37,30 @@ def _store():
 
 
 @index_cli.command("rebuild")
-def rebuild_command() -> None:
-    """Rebuild the search index from the store."""
+@click.option("--procs", type=int, default=None,
+              help="Build processes (default: one per core, at most 4; one for small stores).")
+def rebuild_command(procs: int | None) -> None:
+    """Rebuild the search index aside from a snapshot of the store, then swap it in.
+
+    Servers keep answering from the old index meanwhile, and writes keep working: what
+    changed during the build is applied before the swap.
+    """
+    if procs is not None:
+        current_app.config["INDEX_BUILD_PROCS"] = procs
     bar = tqdm(unit="snippet", desc="indexing", file=sys.stderr)
     count = rebuild_index(current_app, progress=bar.update, start=lambda total: setattr(bar, "total", total) or bar.refresh())
     bar.close()
     click.echo(f"indexed {count} documents")
+
+
+@index_cli.command("status")
+def status_command() -> None:
+    """Print how the index stands against the store (as /api/v1/health reports it), as JSON."""
+    store = _store()
+    try:
+        click.echo(json.dumps(index_health(store, current_app.config["INDEX_DIR"]), indent=2))
+    finally:
+        store.conn.close()
 
 
 def import_pack_files(files: list[str], actor: str = "cli") -> dict[str, int]:

@@ -5,7 +5,7 @@ import { ERROR, MSG, send } from '../shared/messages.js';
 import { DEFAULTS } from '../shared/config.js';
 import { logError } from '../shared/log.js';
 import { pickAdapter } from './adapters/index.js';
-import { insertText, trackCaret } from './insert.js';
+import { holdsText, insertText, trackCaret } from './insert.js';
 import { watchTicket } from './ticket-watcher.js';
 import { initShortcuts } from './shortcuts.js';
 import { createPanel } from '../sidebar/panel.js';
@@ -21,11 +21,15 @@ export async function start() {
 
   const caret = trackCaret(() => adapter.findComposer(document), signal);
 
-  /** The ticket as the server takes it: the agent's name from the options if the page lacks it. */
-  const withAgent = (t) =>
-    t.agent && t.agent.first_name
+  /** The ticket as the server takes it: the agent's name from the options if the page lacks it,
+   * and where it lives (helpdesk and account host), since ticket ids of two helpdesks collide. */
+  const withAgent = (t) => ({
+    helpdesk: adapter.name || 'generic',
+    brand: location.hostname,
+    ...(t.agent && t.agent.first_name
       ? t
-      : { ...t, agent: { ...(t.agent || {}), ...(config.agentName ? { first_name: config.agentName } : {}) } };
+      : { ...t, agent: { ...(t.agent || {}), ...(config.agentName ? { first_name: config.agentName } : {}) } }),
+  });
 
   async function suggest() {
     const seq = ++request;
@@ -46,14 +50,17 @@ export async function start() {
     // Never into another ticket's reply box: the agent may have moved on meanwhile.
     const composer = ticket === current ? adapter.findComposer(document) : null;
     let inserted = false;
+    let already = false;
     if (composer && result.data.text) {
       try {
-        inserted = insertText(composer, result.data.text, caret());
+        // A second click (or a retry) on the same reply: the text is there, don't add it again.
+        already = holdsText(composer, result.data.text);
+        if (!already) inserted = insertText(composer, result.data.text, caret());
       } catch (error) {
         logError('insert', error);
       }
     }
-    return { ...result, inserted };
+    return { ...result, inserted, already };
   }
 
   const panel = await createPanel({

@@ -265,7 +265,7 @@ export class ReplyCard {
     }
     this.setState('busy', 'Inserting…');
     const result = await this.onInsert(this.reply, values, confirm);
-    if (result.ok) this.showInserted(result.data, result.inserted);
+    if (result.ok) this.showInserted(result.data, result.inserted, result.already);
     else this.showError(result.error);
   }
 
@@ -282,9 +282,15 @@ export class ReplyCard {
     );
   }
 
-  showInserted(data, inserted) {
+  showInserted(data, inserted, already = false) {
+    if (data.notice) {
+      // The code waits for a manager (or was refused): the server sent no text and no code.
+      this.setState('held', h('strong', null, data.notice));
+      return;
+    }
     const lines = [];
-    if (inserted) lines.push(h('strong', null, 'Inserted into the reply box.'));
+    if (already) lines.push(h('strong', null, 'Already in the reply box; not inserted a second time.'));
+    else if (inserted) lines.push(h('strong', null, 'Inserted into the reply box.'));
     else
       lines.push(h('strong', null, 'No reply box found on this page: open the reply editor, then press Insert again.'));
     const offer = data.offer;
@@ -298,8 +304,6 @@ export class ReplyCard {
           offer.expires_on ? `, valid until ${offer.expires_on}` : '',
         ),
       );
-    } else if (offer && offer.status === 'pending') {
-      lines.push(h('span', null, "The code waits for a manager's approval; fill it in once approved."));
     }
     if (data.missing && data.missing.length) {
       lines.push(h('span', { class: 'warn' }, `Still to fill in by hand: ${data.missing.join(', ')}`));
@@ -307,7 +311,7 @@ export class ReplyCard {
     if (data.repeated)
       lines.push(h('span', { class: 'muted' }, 'This reply was already used on this ticket; same code.'));
     this.setState(
-      inserted ? 'inserted' : 'error',
+      inserted || already ? 'inserted' : 'error',
       lines.map((l) => h('div', null, l)),
     );
   }

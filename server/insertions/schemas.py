@@ -24,7 +24,7 @@ class OfferCodeViewSchema(Schema):
     """The code an insertion carries."""
 
     key = fields.String()
-    code = fields.String(allow_none=True)
+    code = fields.String(allow_none=True, metadata={"description": "Only once issued; null while pending, rejected or void"})
     expires_on = fields.String()
     status = fields.String(metadata={"description": "issued, pending (waits for a manager), rejected or void"})
 
@@ -42,6 +42,8 @@ class InsertionResponseSchema(Schema):
     eligible = fields.Boolean(allow_none=True)
     reason = fields.String(allow_none=True)
     repeated = fields.Boolean(metadata={"description": "True when this ticket already had this reply"})
+    notice = fields.String(allow_none=True, metadata={
+        "description": "Why text is null: the code waits for a manager's approval (or was rejected or voided)."})
 
 
 insertion_request_schema = InsertionRequestSchema()

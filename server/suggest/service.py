@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from index.searcher import Hit, SnippetSearcher
 from server.db import Store, utcnow
+from server.events import events
 from server.language import detect
 from server.replies import prepare, text_in
 from server.snippets.service import verification
@@ -86,7 +87,8 @@ def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | No
     reply = prepare(snippet, hit.language, context)
     offer_key = snippet.get("offer")
     offer = offers.get(offer_key) if offer_key else None
-    out.update(title=reply.title, text=reply.text, missing=reply.missing, policies=snippet["policies"],
+    out.update(title=reply.title, text=reply.text, render_error=reply.error, missing=reply.missing,
+               policies=snippet["policies"],
                offer=offer_key, fields=reply.fields, eligible=reply.eligibility.eligible,
                reason=reply.eligibility.reason,
                offer_preview={"key": offer_key, "label": offer["label"], "kind": offer["kind"]} if offer else None)
@@ -123,7 +125,7 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     replies.sort(key=lambda r: r["eligible"] is False)
     shown = [["policy", h["key"], i] for i, h in enumerate(policies, 1)]
     shown += [["reply", h["key"], i] for i, h in enumerate(replies, 1)]
-    store.record_suggestion(ticket["id"], agent, language, shown, utcnow())
+    events().record(ticket["id"], agent, language, shown, utcnow())
     return {"language": language, "language_source": source, "policies": policies, "replies": replies,
             "took_ms": round((time.perf_counter() - started) * 1000, 2)}
 
