@@ -16,6 +16,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from server.offers.routes import bp as offers_bp
     from server.snippets.routes import bp as snippets_bp
     from server.suggest.routes import bp as suggest_bp
+    from server.selfservice import routes as selfservice
+    from server.contacts.routes import bp as contacts_bp
+    from server.desk.routes import bp as desk_bp
 
     app = Flask(__name__, instance_relative_config=False)
     config.load(app, test_config)
@@ -33,6 +36,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(suggest_bp)
     app.register_blueprint(insertions_bp)
     app.register_blueprint(offers_bp)
+    app.register_blueprint(contacts_bp)
+    app.register_blueprint(desk_bp)
+    selfservice.init_app(app)  # the public API, the help widget, the demo FAQ page
+    from server import insights  # analytics, content gaps, feedback, helpdesk imports (issue 11)
+    insights.init_app(app)
     cli.init_app(app)
     if not app.config.get("TESTING"):
         # So the first ticket of the day isn't the one that waits for the models to load.

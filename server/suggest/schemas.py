@@ -29,6 +29,8 @@ class TicketSchema(Schema):
     customer = _context
     order = _context
     agent = _context
+    url = fields.URL(schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000),
+                     metadata={"description": "The ticket's address in the helpdesk (links back to it)."})
 
 
 class SuggestRequestSchema(Schema):
@@ -61,6 +63,8 @@ class HitSchema(Schema):
     offer_preview = fields.Dict(allow_none=True, metadata={"description": "Replies: the offer's key, label and kind: inserting issues a code."})
     eligible = fields.Boolean(allow_none=True, metadata={"description": "Replies: true, false, or null when the ticket lacks a fact."})
     reason = fields.String(allow_none=True)
+    conditions = fields.Boolean(metadata={"description": "Replies: whether the reply has conditions at all "
+                                                         "(eligible with none means nothing to check)."})
     fields_ = fields.List(fields.Dict(), data_key="fields", attribute="fields",
                           metadata={"description": "Replies: fill-in fields (name, label, type, required, choices)."})
     tags = fields.List(fields.String())
@@ -74,6 +78,8 @@ class SuggestResponseSchema(Schema):
     policies = fields.List(fields.Nested(HitSchema))
     replies = fields.List(fields.Nested(HitSchema))
     took_ms = fields.Float()
+    contact = fields.Dict(allow_none=True, metadata={
+        "description": "The customer's contacts in the window (server/contacts/schemas.py ContactSummarySchema)."})
 
 
 class SearchQuerySchema(Schema):
