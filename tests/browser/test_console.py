@@ -134,7 +134,11 @@ def test_find_a_missing_translation_preview_and_save(console, server):
 
     before = stored(server, KEY)["version"]
     console.click("#save")
-    console.wait_for_selector("#notice")
+    try:  # saving writes the index too: allow for a loaded machine
+        console.wait_for_selector("#notice", timeout=60_000)
+    except Exception:
+        screenshot(console, "console-save-failed")
+        raise
     assert f"version {before + 1}" in console.locator("#notice").inner_text()
     after = stored(server, KEY)
     assert after["version"] == before + 1 and after["texts"]["ja"]["title"] == "未発送の注文をキャンセルします"
