@@ -406,6 +406,26 @@ def test_xss_payloads_are_shown_literally(manager_client, db):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in manager_client.get("/console/snippets/edit/reply/xss").get_data(as_text=True)
 
 
+def test_xss_in_codes_offers_users_and_packs_is_shown_literally(manager_client, db):
+    db.insert_code({"offer_key": "free-shipping", "code": "SHIP-XSS1", "source": "generated", "status": "pending",
+                    "customer": XSS, "agent": XSS, "ticket_id": XSS, "snippet_key": XSS,
+                    "issued_at": "2026-01-01T00:00:00+00:00", "expires_on": "2099-01-01"})
+    db.set_code_status(db.list_codes()[0][0]["id"], "pending", XSS, "2026-01-02T00:00:00+00:00", XSS)
+    offer = db.get_offer("free-shipping")
+    db.upsert_offer("free-shipping", {**offer, "label": XSS})
+    post(manager_client, "/console/users", {"name": XSS, "role": "agent"})
+    pack = {"pack": (io.BytesIO(b'{"key": "reply/x", "kind": "reply", "language": "en", "title": "t", "body": "b",'
+                                b' "offer": "<script>alert(3)</script>"}\n'), "<script>x.jsonl")}
+    checked = post(manager_client, "/console/packs/check", pack, page="/console/packs",
+                   content_type="multipart/form-data").get_data(as_text=True)
+    pages = [manager_client.get(u).get_data(as_text=True) for u in
+             ("/console/approvals", "/console/codes", "/console/offers", "/console/offers/edit/free-shipping",
+              "/console/users", "/console/snippets/edit/reply/cancel-unshipped")]
+    for html in [*pages, checked]:
+        assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0] and "&lt;script&gt;alert(3)" in checked
+
+
 def test_approve_and_void_codes(demo, manager_client, db):
     for i in range(2):
         db.insert_code({"offer_key": "free-shipping", "code": f"SHIP-TEST{i}", "source": "generated",
