@@ -8,7 +8,7 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, store, index, API blueprints, commands."""
-    from server import api, cli, config, db, errors, indexing, language
+    from server import api, cli, config, db, errors, indexing, language, learner
     from server import cors, demo  # the extension's origin checks; the demo helpdesk
     from server.insertions.routes import bp as insertions_bp
     from server.offers.routes import bp as offers_bp
@@ -24,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cors.init_app(app)
     db.init_app(app)
     indexing.init_app(app)
+    learner.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(snippets_bp)
     app.register_blueprint(suggest_bp)

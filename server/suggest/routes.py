@@ -25,7 +25,7 @@ bp = Blueprint("suggest", __name__, url_prefix=API_PREFIX)
 def suggest():
     data = suggest_request_schema.load(json_body())
     result = service.suggest(get_store(), searcher(), data["ticket"], data["limit"], current_app.config,
-                             current_user()["name"])
+                             current_user()["name"], learner=current_app.extensions.get("replyassist.learner"))
     return suggest_response_schema.dump(result)
 
 

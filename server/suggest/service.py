@@ -9,6 +9,8 @@ from dataclasses import asdict
 from index.searcher import Hit, SnippetSearcher
 from server.db import Store, utcnow
 from server.language import detect
+from server.learner import Learner
+from server.ranking import COLD_CANDIDATES, label, rank
 from server.replies import prepare, text_in
 
 _CACHE_SIZE = 512
@@ -69,14 +71,25 @@ def explain(hit: Hit) -> str:
         shown = ", ".join(hit.matched_terms[:6]) + (", ..." if len(hit.matched_terms) > 6 else "")
         parts.append(f"matches {shown}")
     if hit.learned_from:
-        parts.append(f"used for {hit.learned_from} earlier ticket{'s' if hit.learned_from > 1 else ''}")
+        parts.append(f"used for {hit.learned_from} ticket{'s' if hit.learned_from > 1 else ''} like this one")
     if hit.fallback:
         parts.append(f"shown in {hit.language}: no translation")
     return "; ".join(parts) or "linked to a fitting reply or policy"
 
 
+def _extra_hit(store: Store, key: str, kind: str, language: str, learned_from: int) -> Hit | None:
+    """A hit for a snippet the learner proposes that the cold ranking did not."""
+    snippet = store.get_snippet(key)
+    if snippet is None or snippet["status"] != "published" or snippet["kind"] != kind:
+        return None
+    lang = language if language in snippet["texts"] else snippet["default_language"]
+    return Hit(key=key, kind=kind, language=lang, score=0.0, fallback=lang != language,
+               learned_from=learned_from)
+
+
 def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | None]) -> dict:
-    out = {**asdict(hit), "tags": snippet["tags"], "why": explain(hit)}
+    out = {**asdict(hit), "tags": snippet["tags"], "why": explain(hit),
+           "confidence_label": label(hit.confidence)}
     if hit.kind == "policy":
         lang, text = text_in(snippet, hit.language)
         out.update(title=text["title"], body=text["body"])
@@ -92,7 +105,7 @@ def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | No
 
 
 def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, config: dict,
-            agent: str) -> dict:
+            agent: str, learner: Learner | None = None) -> dict:
     """Ranked policies and replies for a ticket, rendered in its language.
 
     Of the most relevant replies, those whose conditions the ticket's facts contradict rank
@@ -105,11 +118,15 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     ranking = {"policy": [], "reply": []}
     if text:
         synonyms = store.get_synonyms()
-        key = (searcher.state_id(), language, text, limit, repr(synonyms))
+        key = (searcher.state_id(), language, text, repr(synonyms))
         ranking = _cache.get(key)
         if ranking is None:
-            ranking = searcher.suggest(text, language, limit=limit, synonyms=synonyms)
+            ranking = searcher.suggest(text, language, limit=COLD_CANDIDATES, synonyms=synonyms)
             _cache.put(key, ranking)
+        if learner is not None:
+            learner.refresh(store.data_version())
+        ranking = rank(ranking, text, language, learner, lambda key, kind, n: _extra_hit(store, key, kind, language, n),
+                       limit)
     snippets = store.get_snippets([h.key for h in ranking["policy"] + ranking["reply"]])
     context = ticket_context(ticket)
     offer_keys = {snippets[h.key]["offer"] for h in ranking["reply"] if h.key in snippets} - {None}
@@ -122,7 +139,9 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     shown = [["policy", h["key"], i] for i, h in enumerate(policies, 1)]
     shown += [["reply", h["key"], i] for i, h in enumerate(replies, 1)]
     store.record_suggestion(ticket["id"], agent, language, shown, utcnow())
+    best = (replies or policies or [{"confidence_label": "unlikely"}])[0]
     return {"language": language, "language_source": source, "policies": policies, "replies": replies,
+            "confident": best["confidence_label"] != "unlikely",
             "took_ms": round((time.perf_counter() - started) * 1000, 2)}
 
 

@@ -1,0 +1,85 @@
+"""The final ranking: the cold ranking blended with the learner, and a calibrated confidence.
+
+The cold ranking's scores (BM25 and friends) are turned into a distribution over its
+candidates (a softmax of each score relative to the best); the learner gives a distribution
+over the snippets of the ticket's language and kind. The blend is a mixture of the two whose
+learner share grows with how many examples the learner has, capped so that a snippet nobody
+has inserted yet still competes on its words. The mixture's probability of a suggestion is its
+confidence, mapped to words by thresholds tuned on dev (bench/relevance.py prints how often
+each word was right).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from index.searcher import Hit
+from server.learner import Learner
+
+COLD_CANDIDATES = 20  # cold hits per kind the blend starts from
+COLD_TEMPERATURE = 6.0  # softmax sharpness of cold scores relative to the best one
+LEARNER_SHARE_MAX = 0.8  # the learner's share of the mixture once it knows a lot
+LEARNER_HALF = 40  # examples in a model at which the learner gets half its maximum share
+LEARNED_SHOWN = 0.15  # a learner probability from which "used for N tickets like this" is said
+# Words for the confidence, from the top: (lowest confidence, word). Tuned on dev so that
+# "likely" is right at least 85% of the time; below "possible" the sidebar says "no
+# confident match" rather than presenting the guess as an answer.
+LABELS = ((0.5, "likely"), (0.25, "possible"), (0.0, "unlikely"))
+
+
+def label(confidence: float) -> str:
+    """The confidence in words."""
+    return next(word for floor, word in LABELS if confidence >= floor)
+
+
+def cold_distribution(hits: list[Hit]) -> dict[str, float]:
+    """The cold ranking's scores as a probability per key (softmax relative to the best)."""
+    if not hits:
+        return {}
+    best = max(h.score for h in hits) or 1.0
+    exps = {h.key: math.exp(COLD_TEMPERATURE * (h.score / best - 1.0)) for h in hits}
+    total = sum(exps.values())
+    return {k: v / total for k, v in exps.items()}
+
+
+def learner_share(examples: int) -> float:
+    """How much the learner counts in the mixture, given its number of real examples."""
+    return LEARNER_SHARE_MAX * examples / (examples + LEARNER_HALF)
+
+
+def blend(hits: list[Hit], learned: dict[str, float], examples: int, make_hit) -> list[Hit]:
+    """Re-rank one kind's cold hits with the learner's probabilities; set each hit's confidence.
+
+    ``make_hit(key)`` builds a hit for a snippet the learner proposes that the cold ranking
+    did not (None if it can't be shown); ``learned`` may be empty (nothing learned).
+    """
+    cold = cold_distribution(hits)
+    share = learner_share(examples) if learned else 0.0
+    by_key = {h.key: h for h in hits}
+    keys = set(cold) | {k for k, p in learned.items() if p >= 0.01}
+    mixed = {k: (1 - share) * cold.get(k, 0.0) + share * learned.get(k, 0.0) for k in keys}
+    out = []
+    for key, p in mixed.items():
+        hit = by_key.get(key) or make_hit(key)
+        if hit is None:
+            continue
+        said = hit.learned_from if learned.get(key, 0.0) >= LEARNED_SHOWN else 0
+        out.append(replace(hit, confidence=round(p, 4), learned_from=said,
+                           learned_score=round(learned.get(key, 0.0), 4)))
+    out.sort(key=lambda h: (-h.confidence, -h.score, h.key))
+    return out
+
+
+def rank(ranking: dict[str, list[Hit]], text: str, language: str, learner: Learner | None,
+         make_hit, limit: int) -> dict[str, list[Hit]]:
+    """The blended, confidence-bearing ranking of each kind, cut to ``limit``."""
+    out = {}
+    for kind, hits in ranking.items():
+        model = learner.model(language, kind) if learner else None
+        learned = model.predict(text) if model else {}
+        counted = (lambda key, m=model: m.learned.get(key, 0)) if model else (lambda key: 0)
+        blended = blend([replace(h, learned_from=counted(h.key)) for h in hits], learned,
+                        model.examples if model else 0,
+                        lambda key, k=kind: make_hit(key, k, counted(key)))
+        out[kind] = blended[:limit]
+    return out
