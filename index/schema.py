@@ -83,7 +83,12 @@ def documents_for(snippet: dict) -> list[dict]:
     learned = snippet.get("learned") or {}
     counts = ",".join(f"{lang}:{len(texts)}" for lang, texts in sorted(learned.items()))
     learned_fields: dict[str, str] = {}
+    # Managers' example questions are indexed with the learned tickets: the same kind of text.
+    learned = {lang: [*(learned.get(lang) or []), *(snippet["texts"].get(lang, {}).get("examples") or [])]
+               for lang in sorted({*learned, *snippet["texts"]})}
     for lang, texts in learned.items():  # two unsupported languages share the "xx" field
+        if not texts:
+            continue
         name = learned_field(lang)
         learned_fields[name] = (learned_fields.get(name, "") + "\n" + "\n".join(texts)).strip()
     docs = []

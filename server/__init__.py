@@ -33,6 +33,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     if not app.config.get("TESTING"):
         # So the first ticket of the day isn't the one that waits for the models to load.
-        language.warm_up(tuple(app.config["DETECT_LANGUAGES"].split(",")))
+        language.warm_up(language.candidates(["en", "it", "id", "ja", "ar"], app.config["DETECT_LANGUAGES"]))
     demo.init_app(app)  # the demo helpdesk, only when DEMO is on
     return app

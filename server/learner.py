@@ -1,9 +1,9 @@
-"""A learner per language and kind: TF-IDF (words 1-2, characters 3-5) and logistic regression.
+"""A learner per language and kind: TF-IDF (words 1-2, characters 3-5) and a linear classifier.
 
 Trained on what agents inserted (the learned examples, bounded per agent and per snippet in
-``server.learning``), on the example questions managers write for a snippet, and on each
-snippet's own title and body, so every published snippet is a class and one without examples
-still has a probability. ``server.ranking`` blends these probabilities with the cold ranking.
+``server.learning``) and on the example questions managers write for a snippet.
+``server.ranking`` blends its probabilities with the cold ranking, so a snippet without
+examples still competes.
 
 Models live in memory only: they are derived from the store and retrained in a background
 thread whenever the store's data version moves (any insertion, clearing or snippet edit, in
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
 from sklearn.pipeline import FeatureUnion
 
 from index.analyzers import analyze, field_language
@@ -31,11 +31,10 @@ from server.language import detect
 
 log = logging.getLogger(__name__)
 
-SNIPPET_TEXT_WEIGHT = 1.0  # a snippet's own title and body, as one example of its class
-WRITTEN_EXAMPLE_WEIGHT = 1.0  # an example question a manager wrote
-LEARNED_WEIGHT = 1.0  # a ticket an agent answered with the snippet
-C = 10.0  # inverse regularisation of the logistic regression (tuned on ABCD dev halves)
-MAX_ITER = 300
+OTHER = "__other__"  # the class of "none of what was learned": the cold ranking decides there
+MAX_OTHER = 2_000  # snippet texts that stand for the other class (a sample of a large store)
+C = 0.5  # regularisation of the linear SVM (tuned on ABCD dev halves)
+TEMPERATURE = 4.0  # softmax sharpness of the SVM's margins, so they read as probabilities
 PAUSE = 0.3  # seconds to let more insertions arrive before a training
 
 
@@ -61,8 +60,7 @@ class Model:
     """One language's and kind's classifier, and how many tickets taught each class."""
 
     features: FeatureUnion
-    classifier: LogisticRegression
-    keys: list[str]
+    classifier: LinearSVC
     learned: Counter = field(default_factory=Counter)  # real examples (agents' and managers') per key
 
     @property
@@ -70,24 +68,28 @@ class Model:
         return sum(self.learned.values())
 
     def predict(self, text: str) -> dict[str, float]:
-        """Probability of each snippet key for this text."""
-        probs = self.classifier.predict_proba(self.features.transform([text]))[0]
-        return dict(zip(self.keys, probs.tolist()))
+        """Probability of each learned snippet key for this text, and of ``OTHER``."""
+        margins = self.classifier.decision_function(self.features.transform([text]))[0]
+        if margins.ndim == 0:  # two classes: one margin, for the second
+            margins = np.array([-margins, margins]) / 2
+        exps = np.exp(TEMPERATURE * (margins - margins.max()))
+        return dict(zip(self.classifier.classes_.tolist(), (exps / exps.sum()).tolist()))
 
 
-def train(texts: list[str], labels: list[str], weights: list[float], lang: str) -> tuple[FeatureUnion, LogisticRegression] | None:
-    """Fit the features and classifier; None when fewer than two classes have examples."""
+def train(texts: list[str], labels: list[str], lang: str) -> tuple[FeatureUnion, LinearSVC] | None:
+    """Fit the features and classifier; None when fewer than two classes have examples.
+
+    A linear SVM rather than logistic regression: as accurate on ABCD dev halves (top-1 0.79
+    vs 0.785) and 10-30x faster to train (liblinear), which is what "within seconds" needs.
+    """
     if len(set(labels)) < 2:
         return None
     features = make_classifier_features(lang)
     x = features.fit_transform(texts)
-    clf = LogisticRegression(C=C, max_iter=MAX_ITER)
+    clf = LinearSVC(C=C)
     with warnings.catch_warnings():
-        # One example per class is normal here (a snippet's own text); an unconverged fit
-        # after MAX_ITER is still a usable ranking.
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(x, labels, sample_weight=np.asarray(weights))
+        warnings.simplefilter("ignore", ConvergenceWarning)  # an unconverged fit still ranks
+        clf.fit(x, labels)
     return features, clf
 
 
@@ -100,36 +102,43 @@ def true_language(text: str, stored: str, languages: tuple[str, ...]) -> str:
 
 
 def build_models(store: Store) -> dict[tuple[str, str], Model]:
-    """Train a model per (language, kind) from the store's published snippets and examples."""
-    data: dict[tuple[str, str], tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
-    learned: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    """Train a model per (language, kind) that has examples, from the store's published snippets.
+
+    Classes are the snippets with examples (their own title and body count as one more) and
+    ``OTHER``, made of the other snippets' texts: a ticket about something nobody has taught
+    yet goes there, and the cold ranking decides among those snippets.
+    """
+    learned: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     snippets = list(store.iter_snippets(status="published"))
     languages = tuple(sorted({field_language(l) for s in snippets for l in s["texts"]} - {"xx"}))
-
-    def add(kind: str, lang: str, key: str, text: str, weight: float) -> None:
-        texts, labels, weights = data[(lang, kind)]
-        texts.append(text)
-        labels.append(key)
-        weights.append(weight)
-
     for s in snippets:
         for lang, t in s["texts"].items():
-            add(s["kind"], lang, s["key"], f"{t['title']}\n{t['body']}", SNIPPET_TEXT_WEIGHT)
             for q in t.get("examples") or []:
-                add(s["kind"], lang, s["key"], q, WRITTEN_EXAMPLE_WEIGHT)
-                learned[(lang, s["kind"])][s["key"]] += 1
+                learned[(lang, s["kind"])][s["key"]].append(q)
     for kind, lang, key, text in store.training_examples():
-        lang = true_language(text, lang, languages)
-        add(kind, lang, key, text, LEARNED_WEIGHT)
-        learned[(lang, kind)][key] += 1
+        learned[(true_language(text, lang, languages), kind)][key].append(text)
     models = {}
-    for (lang, kind), (texts, labels, weights) in data.items():
-        if not learned[(lang, kind)]:
-            continue  # nothing learned: the cold ranking alone decides
-        fitted = train(texts, labels, weights, lang)
+    for (lang, kind), by_key in learned.items():
+        texts, labels = [], []
+        others = []
+        for s in snippets:
+            if s["kind"] != kind or lang not in s["texts"]:
+                continue
+            own = f"{s['texts'][lang]['title']}\n{s['texts'][lang]['body']}"
+            if s["key"] in by_key:
+                texts.append(own)
+                labels.append(s["key"])
+            else:
+                others.append(own)
+        step = max(1, len(others) // MAX_OTHER)
+        texts += others[::step]
+        labels += [OTHER] * len(others[::step])
+        for key, examples in by_key.items():
+            texts += examples
+            labels += [key] * len(examples)
+        fitted = train(texts, labels, lang)
         if fitted:
-            features, clf = fitted
-            models[(lang, kind)] = Model(features, clf, list(clf.classes_), learned[(lang, kind)])
+            models[(lang, kind)] = Model(*fitted, Counter({k: len(v) for k, v in by_key.items()}))
     return models
 
 

@@ -14,9 +14,9 @@ import math
 from dataclasses import replace
 
 from index.searcher import Hit
-from server.learner import Learner
+from server.learner import OTHER, Learner
 
-COLD_CANDIDATES = 20  # cold hits per kind the blend starts from
+COLD_CANDIDATES = 10  # cold hits per kind the blend starts from (at least)
 COLD_TEMPERATURE = 6.0  # softmax sharpness of cold scores relative to the best one
 LEARNER_SHARE_MAX = 0.8  # the learner's share of the mixture once it knows a lot
 LEARNER_HALF = 40  # examples in a model at which the learner gets half its maximum share
@@ -55,9 +55,11 @@ def blend(hits: list[Hit], learned: dict[str, float], examples: int, make_hit) -
     """
     cold = cold_distribution(hits)
     share = learner_share(examples) if learned else 0.0
+    # What the learner gives "none of what I learned" goes to the cold ranking's candidates.
+    cold_share = 1.0 - share + share * learned.get(OTHER, 0.0)
     by_key = {h.key: h for h in hits}
-    keys = set(cold) | {k for k, p in learned.items() if p >= 0.01}
-    mixed = {k: (1 - share) * cold.get(k, 0.0) + share * learned.get(k, 0.0) for k in keys}
+    keys = set(cold) | {k for k, p in learned.items() if p >= 0.01 and k != OTHER}
+    mixed = {k: cold_share * cold.get(k, 0.0) + share * learned.get(k, 0.0) for k in keys}
     out = []
     for key, p in mixed.items():
         hit = by_key.get(key) or make_hit(key)

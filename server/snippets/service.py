@@ -12,7 +12,7 @@ SNAPSHOT_FIELDS = ("kind", "default_language", "texts", "tags", "policies", "off
                    "fields", "status", "owner", "verified_by", "verified_at", "verify_every_days")
 
 
-_TEXT_KEYS = {"language", "title", "body", "translations"}
+_TEXT_KEYS = {"language", "title", "body", "examples", "translations"}
 
 
 def to_record(data: dict) -> dict:
@@ -20,9 +20,10 @@ def to_record(data: dict) -> dict:
     record = {k: v for k, v in data.items() if k not in _TEXT_KEYS}
     if "language" in data:
         record["default_language"] = data["language"]
-        texts = {data["language"]: {"title": data["title"], "body": data["body"]}}
-        texts.update(data.get("translations") or {})
-        record["texts"] = texts
+        main = {"title": data["title"], "body": data["body"], "examples": data.get("examples") or []}
+        texts = {data["language"]: main, **(data.get("translations") or {})}
+        # Stored only when written, so snippets without examples keep their earlier shape.
+        record["texts"] = {lang: {k: v for k, v in t.items() if k != "examples" or v} for lang, t in texts.items()}
     return record
 
 
@@ -35,7 +36,8 @@ def to_api(snippet: dict) -> dict:
         **{k: snippet[k] for k in ("key", "kind", "tags", "policies", "offer", "when", "fields",
                                    "status", "owner", "version", "created_at", "updated_at",
                                    "updated_by") if k in snippet},
-        "language": lang, "title": main["title"], "body": main["body"], "translations": texts,
+        "language": lang, "title": main["title"], "body": main["body"], "examples": main.get("examples", []),
+        "translations": texts,
         "verification": verification(snippet),
     }
 

@@ -8,8 +8,9 @@ from dataclasses import asdict
 
 from index.searcher import Hit, SnippetSearcher
 from server.db import Store, utcnow
-from server.language import detect
+from server.language import candidates, prior, route
 from server.learner import Learner
+from server.offers.service import customer_key
 from server.ranking import COLD_CANDIDATES, label, rank
 from server.replies import prepare, text_in
 
@@ -42,14 +43,29 @@ class _RankingCache:
 _cache = _RankingCache()
 
 
-def choose_language(ticket: dict, text: str, config: dict) -> tuple[str, str]:
-    """The ticket's language and where it came from (client, detected or default)."""
+def choose_language(ticket: dict, text: str, config: dict, store: Store | None = None,
+                    searcher: SnippetSearcher | None = None) -> tuple[str, str]:
+    """The ticket's language and where it came from (client, detected, prior or default).
+
+    Detection chooses among the languages the store has content in plus ``DETECT_LANGUAGES``;
+    for short text, the customer's earlier tickets (else the agent's helpdesk locale,
+    ``ticket.agent.locale``) weigh in.
+    """
     if ticket.get("language"):
         return ticket["language"], "client"
-    languages = tuple(config["DETECT_LANGUAGES"].split(","))
-    language, confidence = detect(text, languages, config["DEFAULT_LANGUAGE"],
-                                  config["DETECT_MIN_CONFIDENCE"])
-    return language, ("detected" if confidence >= config["DETECT_MIN_CONFIDENCE"] else "default")
+    in_store = searcher.view().languages if searcher is not None else []
+    languages = candidates(in_store, config["DETECT_LANGUAGES"]) or (config["DEFAULT_LANGUAGE"],)
+    who = customer_key(ticket.get("customer") or {})
+    history = store.customer_languages(who) if store is not None and who else {}
+    known = prior(history, (ticket.get("agent") or {}).get("locale"), languages)
+    return route(text, languages, known, config["DEFAULT_LANGUAGE"], config["DETECT_MIN_CONFIDENCE"])
+
+
+def note_language(store: Store, ticket: dict, language: str, source: str) -> None:
+    """Remember the language of a customer's ticket when it was told or read from enough text."""
+    who = customer_key(ticket.get("customer") or {})
+    if who and source in ("client", "detected"):
+        store.note_customer_language(who, ticket["id"], language, utcnow())
 
 
 def ticket_text(ticket: dict) -> str:
@@ -114,14 +130,15 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     """
     started = time.perf_counter()
     text = ticket_text(ticket)
-    language, source = choose_language(ticket, text, config)
+    language, source = choose_language(ticket, text, config, store, searcher)
+    note_language(store, ticket, language, source)
     ranking = {"policy": [], "reply": []}
     if text:
         synonyms = store.get_synonyms()
-        key = (searcher.state_id(), language, text, repr(synonyms))
+        key = (searcher.state_id(), language, text, max(limit, COLD_CANDIDATES), repr(synonyms))
         ranking = _cache.get(key)
         if ranking is None:
-            ranking = searcher.suggest(text, language, limit=COLD_CANDIDATES, synonyms=synonyms)
+            ranking = searcher.suggest(text, language, limit=max(limit, COLD_CANDIDATES), synonyms=synonyms)
             _cache.put(key, ranking)
         if learner is not None:
             learner.refresh(store.data_version())
