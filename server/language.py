@@ -46,6 +46,7 @@ def detect(text: str, languages: tuple[str, ...], default: str, min_confidence: 
 
 # -- routing: which language a ticket is answered in -----------------------------------------
 PRIOR_WORDS = 8  # a ticket of this many words weighs its text and its prior (history, locale) equally
+TRUSTED_LETTERS = 12  # below this many letters the detector's confidence is scaled down
 LOCALE_PRIOR = 0.6  # how much the agent's helpdesk locale counts when the customer has no history
 
 
@@ -86,14 +87,18 @@ def route(text: str, languages: tuple[str, ...], known: dict[str, float], defaul
             detector = _detector(languages)
         values = {v.language.iso_code_639_1.name.lower(): v.value
                   for v in detector.compute_language_confidence_values(sample)}
+    # A detector's confidence on a few letters means little ("ok" came out 74% Indonesian).
+    letters = sum(ch.isalpha() for ch in sample)
+    trust = min(1.0, letters / TRUSTED_LETTERS)
+    values = {lang: v * trust for lang, v in values.items()}
     weight = PRIOR_WORDS / (PRIOR_WORDS + len(sample.split()))
     scores = {lang: values.get(lang, 0.0) + weight * known.get(lang, 0.0) for lang in set(values) | set(known)}
     if not scores:
         return default, "default"
     best = max(scores, key=lambda lang: (scores[lang], lang == default))
-    by_text = max(values, key=values.get) if values else None
-    if best != by_text:
+    from_text = values.get(best, 0.0)
+    if weight * known.get(best, 0.0) > from_text:  # the prior, more than the text, decided
         return best, "prior"
-    if values[best] < min_confidence:
-        return (best, "prior") if known.get(best) else (default, "default")
+    if from_text < min_confidence:
+        return default, "default"
     return best, "detected"

@@ -13,11 +13,13 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from index.analyzers import analyze
 from index.searcher import Hit
 from server.learner import OTHER, Learner
 
 COLD_CANDIDATES = 10  # cold hits per kind the blend starts from (at least)
 COLD_TEMPERATURE = 6.0  # softmax sharpness of cold scores relative to the best one
+COVERAGE_POWER = 0.5  # how strongly a cold hit's confidence falls with the ticket share it misses
 LEARNER_SHARE_MAX = 0.8  # the learner's share of the mixture once it knows a lot
 LEARNER_HALF = 40  # examples in a model at which the learner gets half its maximum share
 LEARNED_SHOWN = 0.15  # a learner probability from which "used for N tickets like this" is said
@@ -47,13 +49,25 @@ def learner_share(examples: int) -> float:
     return LEARNER_SHARE_MAX * examples / (examples + LEARNER_HALF)
 
 
-def blend(hits: list[Hit], learned: dict[str, float], examples: int, make_hit) -> list[Hit]:
+def coverage(hit: Hit, terms: dict[str, int]) -> float:
+    """The share of the ticket's distinct terms (in the hit's language) the snippet contains."""
+    n = terms.get(hit.language, 0)
+    return min(1.0, len(hit.matched_terms) / n) if n else 0.0
+
+
+def blend(hits: list[Hit], learned: dict[str, float], examples: int, make_hit,
+          terms: dict[str, int] | None = None) -> list[Hit]:
     """Re-rank one kind's cold hits with the learner's probabilities; set each hit's confidence.
 
     ``make_hit(key)`` builds a hit for a snippet the learner proposes that the cold ranking
     did not (None if it can't be shown); ``learned`` may be empty (nothing learned).
+    ``terms`` counts the ticket's distinct terms per language: the cold share of a hit's
+    confidence is discounted by how little of the ticket it covers, so the best of several
+    weak matches ("help with something about the website") is not called likely.
     """
     cold = cold_distribution(hits)
+    if terms is not None:
+        cold = {h.key: cold[h.key] * coverage(h, terms) ** COVERAGE_POWER for h in hits}
     share = learner_share(examples) if learned else 0.0
     # What the learner gives "none of what I learned" goes to the cold ranking's candidates.
     cold_share = 1.0 - share + share * learned.get(OTHER, 0.0)
@@ -75,6 +89,8 @@ def blend(hits: list[Hit], learned: dict[str, float], examples: int, make_hit) -
 def rank(ranking: dict[str, list[Hit]], text: str, language: str, learner: Learner | None,
          make_hit, limit: int) -> dict[str, list[Hit]]:
     """The blended, confidence-bearing ranking of each kind, cut to ``limit``."""
+    langs = {h.language for hits in ranking.values() for h in hits}
+    terms = {lang: len(set(analyze(lang, text))) for lang in langs}
     out = {}
     for kind, hits in ranking.items():
         model = learner.model(language, kind) if learner else None
@@ -82,6 +98,6 @@ def rank(ranking: dict[str, list[Hit]], text: str, language: str, learner: Learn
         counted = (lambda key, m=model: m.learned.get(key, 0)) if model else (lambda key: 0)
         blended = blend([replace(h, learned_from=counted(h.key)) for h in hits], learned,
                         model.examples if model else 0,
-                        lambda key, k=kind: make_hit(key, k, counted(key)))
+                        lambda key, k=kind: make_hit(key, k, counted(key)), terms)
         out[kind] = blended[:limit]
     return out

@@ -37,6 +37,7 @@ export function policyCard(policy, { open = true } = {}) {
       null,
       h('span', { class: 'kind' }, 'Policy'),
       h('span', { class: 'title', lang, dir: dirOf(lang) }, policy.title),
+      confidenceBadge(policy),
     ),
     h(
       'div',
@@ -64,6 +65,16 @@ function eligibilityBadge(reply) {
     return h('span', { class: 'badge ok', title: "The ticket meets this reply's conditions" }, 'Fits');
   if (reply.eligible === false) return h('span', { class: 'badge no', title: reply.reason || '' }, "Doesn't fit");
   return h('span', { class: 'badge unknown', title: reply.reason || '' }, 'Check');
+}
+
+// The server's calibrated confidence in words (on dev, "likely" is right at least 85% of the time).
+const CONFIDENCE_WORDS = { likely: 'Likely match', possible: 'Possible match', unlikely: 'Weak guess' };
+
+export function confidenceBadge(item) {
+  const word = CONFIDENCE_WORDS[item.confidence_label];
+  if (!word) return null; // a server without confidence
+  const pct = Math.round((item.confidence || 0) * 100);
+  return h('span', { class: `badge confidence ${item.confidence_label}`, title: `Confidence ${pct}%` }, word);
 }
 
 function offerLine(reply) {
@@ -150,7 +161,7 @@ export class ReplyCard {
         null,
         hit ? h('span', { class: 'kind' }, 'Reply') : null,
         h('h3', { class: 'title' }, title),
-        h('span', { class: 'badges', dir: 'ltr' }, eligibilityBadge(reply), langBadge),
+        h('span', { class: 'badges', dir: 'ltr' }, hit ? null : confidenceBadge(reply), eligibilityBadge(reply), langBadge),
       ),
       reason,
       offerLine(reply),
