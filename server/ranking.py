@@ -86,7 +86,7 @@ def blend(hits: list[Hit], learned: dict[str, float], examples: int, make_hit,
     return out
 
 
-def rank(ranking: dict[str, list[Hit]], text: str, language: str, learner: Learner | None,
+def blend_kinds(ranking: dict[str, list[Hit]], text: str, language: str, learner: Learner | None,
          make_hit, limit: int) -> dict[str, list[Hit]]:
     """The blended, confidence-bearing ranking of each kind, cut to ``limit``."""
     langs = {h.language for hits in ranking.values() for h in hits}

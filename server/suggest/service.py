@@ -6,15 +6,20 @@ import time
 from collections import OrderedDict
 from dataclasses import asdict
 
+from index.analyzers import SUPPORTED_LANGUAGES
 from index.searcher import Hit, SnippetSearcher
 from server.db import Store, utcnow
+from server.events import events
+from server.feedback.ranking import adjust as adjust_for_feedback
 from server.language import candidates, prior, route
 from server.learner import Learner
 from server.offers.service import customer_key
-from server.ranking import COLD_CANDIDATES, label, rank
+from server.ranking import COLD_CANDIDATES, blend_kinds, label
 from server.replies import prepare, text_in
+from server.snippets.service import verification
 
 _CACHE_SIZE = 512
+MAX_EVENT_TEXT = 4_000  # characters of the ticket kept with a suggestion event (content gaps)
 
 
 class _RankingCache:
@@ -53,7 +58,8 @@ def choose_language(ticket: dict, text: str, config: dict, store: Store | None =
     """
     if ticket.get("language"):
         return ticket["language"], "client"
-    in_store = searcher.view().languages if searcher is not None else []
+    # Without the index at hand, the languages this project analyses stand in for the store's.
+    in_store = searcher.view().languages if searcher is not None else list(SUPPORTED_LANGUAGES)
     languages = candidates(in_store, config["DETECT_LANGUAGES"]) or (config["DEFAULT_LANGUAGE"],)
     who = customer_key(ticket.get("customer") or {})
     history = store.customer_languages(who) if store is not None and who else {}
@@ -73,11 +79,11 @@ def ticket_text(ticket: dict) -> str:
     return f"{ticket.get('subject') or ''}\n{ticket.get('body') or ''}".strip()
 
 
-def ticket_context(ticket: dict, fields: dict | None = None) -> dict:
-    """The context reply templates render over."""
+def ticket_context(ticket: dict, fields: dict | None = None, labels: dict | None = None) -> dict:
+    """The context reply templates render over (``_labels``: the shop's value labels, not a template root)."""
     return {"customer": ticket.get("customer") or {}, "order": ticket.get("order") or {},
             "agent": ticket.get("agent") or {}, "fields": fields or {},
-            "ticket": {"id": ticket.get("id"), "subject": ticket.get("subject")}}
+            "ticket": {"id": ticket.get("id"), "subject": ticket.get("subject")}, "_labels": labels or {}}
 
 
 def explain(hit: Hit) -> str:
@@ -105,7 +111,7 @@ def _extra_hit(store: Store, key: str, kind: str, language: str, learned_from: i
 
 def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | None]) -> dict:
     out = {**asdict(hit), "tags": snippet["tags"], "why": explain(hit),
-           "confidence_label": label(hit.confidence)}
+           "confidence_label": label(hit.confidence), "verification_overdue": verification(snippet)["overdue"]}
     if hit.kind == "policy":
         lang, text = text_in(snippet, hit.language)
         out.update(title=text["title"], body=text["body"])
@@ -113,11 +119,37 @@ def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | No
     reply = prepare(snippet, hit.language, context)
     offer_key = snippet.get("offer")
     offer = offers.get(offer_key) if offer_key else None
-    out.update(title=reply.title, text=reply.text, missing=reply.missing, policies=snippet["policies"],
+    out.update(title=reply.title, text=reply.text, render_error=reply.error, missing=reply.missing,
+               policies=snippet["policies"], conditions=bool(snippet.get("when")),
                offer=offer_key, fields=reply.fields, eligible=reply.eligibility.eligible,
                reason=reply.eligibility.reason,
                offer_preview={"key": offer_key, "label": offer["label"], "kind": offer["kind"]} if offer else None)
     return out
+
+
+def rank(store: Store, searcher: SnippetSearcher, text: str, language: str, limit: int,
+         learner: Learner | None = None) -> dict[str, list[Hit]]:
+    """Policies and replies ranked for a text, with confidences; agents and self-service share it.
+
+    The cold ranking is cached per index state; the learner's blend (server/ranking.py) is
+    applied on top, so a retrained model counts at once.
+    """
+    if not text:
+        return {"policy": [], "reply": []}
+    synonyms = store.get_synonyms()
+    depth = max(limit, COLD_CANDIDATES)
+    key = (searcher.state_id(), language, text, depth, repr(synonyms))
+    ranking = _cache.get(key)
+    if ranking is None:
+        ranking = searcher.suggest(text, language, limit=depth, synonyms=synonyms)
+        _cache.put(key, ranking)
+    if learner is not None:
+        learner.refresh(store.data_version())
+    return blend_kinds(ranking, text, language, learner,
+                       lambda k, kind, n: _extra_hit(store, k, kind, language, n), limit)
+
+
+present = _present  # a hit as the sidebar shows it; server/desk renders favourites and search hits with it
 
 
 def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, config: dict,
@@ -132,30 +164,20 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     text = ticket_text(ticket)
     language, source = choose_language(ticket, text, config, store, searcher)
     note_language(store, ticket, language, source)
-    ranking = {"policy": [], "reply": []}
-    if text:
-        synonyms = store.get_synonyms()
-        key = (searcher.state_id(), language, text, max(limit, COLD_CANDIDATES), repr(synonyms))
-        ranking = _cache.get(key)
-        if ranking is None:
-            ranking = searcher.suggest(text, language, limit=max(limit, COLD_CANDIDATES), synonyms=synonyms)
-            _cache.put(key, ranking)
-        if learner is not None:
-            learner.refresh(store.data_version())
-        ranking = rank(ranking, text, language, learner, lambda key, kind, n: _extra_hit(store, key, kind, language, n),
-                       limit)
+    ranking = rank(store, searcher, text, language, limit, learner)
     snippets = store.get_snippets([h.key for h in ranking["policy"] + ranking["reply"]])
-    context = ticket_context(ticket)
+    context = ticket_context(ticket, labels=store.value_labels())
     offer_keys = {snippets[h.key]["offer"] for h in ranking["reply"] if h.key in snippets} - {None}
     offers = {k: store.get_offer(k) for k in offer_keys}
     policies = [_present(h, snippets[h.key], context, offers) for h in ranking["policy"] if h.key in snippets]
     replies = [_present(h, snippets[h.key], context, offers) for h in ranking["reply"][:limit] if h.key in snippets]
+    replies = adjust_for_feedback(store, replies)  # bounded; see server/feedback/ranking.py
     # Relevance picks which replies show; among them, those the ticket's facts contradict go
     # last (stable sort: relevance order within each group), still visible with their reason.
     replies.sort(key=lambda r: r["eligible"] is False)
     shown = [["policy", h["key"], i] for i, h in enumerate(policies, 1)]
     shown += [["reply", h["key"], i] for i, h in enumerate(replies, 1)]
-    store.record_suggestion(ticket["id"], agent, language, shown, utcnow())
+    events().record(ticket["id"], agent, language, shown, utcnow(), text[:MAX_EVENT_TEXT])
     best = (replies or policies or [{"confidence_label": "unlikely"}])[0]
     return {"language": language, "language_source": source, "policies": policies, "replies": replies,
             "confident": best["confidence_label"] != "unlikely",
