@@ -482,6 +482,8 @@ def _text_step(item: Filter) -> Callable[[str], str | None]:
         return lambda text: plural.sub("", prefix.sub("", text))
     if isinstance(item, SnowballFilter):
         return lambda text: _stem_function(item.algorithm)(text)
+    if isinstance(item, IndonesianStemFilter):
+        return IndonesianStemFilter.stem
     raise TypeError(f"no fast path for {item!r}")
 
 

@@ -13,7 +13,7 @@ from server.events import events
 from server.feedback.ranking import adjust as adjust_for_feedback
 from server.language import candidates, prior, route
 from server.learner import Learner
-from server.offers.service import customer_key
+from server.identity import customer_key
 from server.ranking import COLD_CANDIDATES, blend_kinds, label
 from server.replies import prepare, text_in
 from server.snippets.service import verification
