@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.harness import SIDEBAR, screenshot, wait_for_sidebar
+from tests.browser.harness import screenshot, wait_for_sidebar
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def test_a_clear_ticket_shows_a_likely_match(tab):
     assert first.get_attribute("data-key") == "reply/password-reset"
     assert first.locator(".match").inner_text().strip() == "Likely match"
     assert sidebar.locator(".no-match").count() == 0
-    assert sidebar.locator("section.replies h2").inner_text() == "Replies"
+    assert sidebar.locator("section.replies h2").text_content() == "Replies"
     screenshot(tab, "confidence-likely")
 
 
@@ -36,7 +36,7 @@ def test_a_weak_guess_says_no_confident_match(tab):
     sidebar = open_page(tab, "c-2", "Question", "Hi, a question about my thing from last week.")
     notice = sidebar.locator(".no-match")
     assert "No confident match" in notice.inner_text()
-    assert sidebar.locator("section.replies h2").inner_text() == "Closest replies"
-    badges = [b.strip() for b in sidebar.locator(f"{SIDEBAR} article.reply .match").all_inner_texts()]
+    assert sidebar.locator("section.replies h2").text_content() == "Closest replies"
+    badges = [b.strip() for b in sidebar.locator("article.reply .match").all_inner_texts()]
     assert badges and set(badges) == {"Weak guess"}
     screenshot(tab, "confidence-none")
