@@ -61,7 +61,7 @@ def is_public(snippet: dict, language: str) -> bool:
 def answers(store: Store, searcher: SnippetSearcher, q: str, language: str | None, limit: int,
             config: dict) -> dict:
     """Public answers to a customer's question, best first."""
-    lang, _source = choose_language({"language": language} if language else {}, q, config)
+    lang, _source = choose_language({"language": language} if language else {}, q, config, store, searcher)
     ranking = rank(store, searcher, q, lang, _CANDIDATES)
     hits = ranking["reply"] + ranking["policy"]  # replies are written for customers: first
     snippets = store.get_snippets([h.key for h in hits])

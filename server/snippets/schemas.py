@@ -12,6 +12,14 @@ LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 # Last path segments that the API uses for sub-resources (/snippets/<key>/versions).
 _RESERVED_SEGMENTS = {"versions", "verify", "restore", "learned"}
 
+def _examples_field():
+    # Example questions a manager writes ("can I still cancel?"): the learner trains on them
+    # from day one, before any agent has inserted the snippet.
+    return fields.List(fields.String(validate=validate.Length(min=1, max=1_000)), load_default=list,
+                       validate=validate.Length(max=50),
+                       metadata={"description": "Customer questions this snippet answers, in this language."})
+
+
 class PublicField(fields.Field):
     """Who may see a snippet in self-service: false (agents only), true, or a list of languages."""
 
@@ -28,10 +36,11 @@ class PublicField(fields.Field):
 
 
 class TextSchema(Schema):
-    """A title and body in one language."""
+    """A title and body in one language, with example questions."""
 
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     body = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    examples = _examples_field()
 
 class FieldSpecSchema(Schema):
     """A fill-in field a reply declares (``{{ fields.NAME }}``)."""
@@ -50,6 +59,7 @@ class SnippetContentSchema(Schema):
     language = fields.String(required=True, validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     body = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    examples = _examples_field()
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
                        load_default=list, validate=validate.Length(max=30))
     translations = fields.Dict(keys=fields.String(validate=validate.Regexp(LANGUAGE_PATTERN)),
