@@ -39,6 +39,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(contacts_bp)
     app.register_blueprint(desk_bp)
     selfservice.init_app(app)  # the public API, the help widget, the demo FAQ page
+    from server import insights  # analytics, content gaps, feedback, helpdesk imports (issue 11)
+    insights.init_app(app)
     cli.init_app(app)
     if not app.config.get("TESTING"):
         # So the first ticket of the day isn't the one that waits for the models to load.

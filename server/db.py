@@ -354,6 +354,48 @@ MIGRATIONS: list[tuple[int, str]] = [
         at           TEXT NOT NULL
     );
     """),
+    (60, """
+    -- Insights (issue 11). The ticket text a suggestion was shown for, so that tickets where
+    -- nothing was inserted can be grouped into content gaps later.
+    ALTER TABLE suggestion_events ADD COLUMN ticket_text TEXT NOT NULL DEFAULT '';
+    CREATE INDEX suggestion_events_at ON suggestion_events (at);
+    CREATE INDEX insertions_created ON insertions (created_at);
+    -- "Not helpful" on a suggestion: one row per agent, ticket and snippet (a second click
+    -- changes the reason; it never counts twice).
+    CREATE TABLE feedback (
+        id              INTEGER PRIMARY KEY,
+        ticket_id       TEXT NOT NULL,
+        snippet_key     TEXT NOT NULL,
+        snippet_version INTEGER,
+        agent           TEXT NOT NULL,
+        language        TEXT NOT NULL,
+        reason          TEXT CHECK (reason IN ('wrong_topic', 'outdated', 'wrong_language', 'missing_info')),
+        comment         TEXT,
+        at              TEXT NOT NULL,
+        UNIQUE (ticket_id, snippet_key, agent)
+    );
+    CREATE INDEX feedback_snippet ON feedback (snippet_key, at);
+    -- A manager dismissed a content-gap topic: its tickets leave the gap list for good.
+    CREATE TABLE gap_dismissals (
+        id            INTEGER PRIMARY KEY,
+        terms         TEXT NOT NULL,                -- JSON list: the topic's top terms
+        size          INTEGER NOT NULL,
+        dismissed_by  TEXT NOT NULL,
+        dismissed_at  TEXT NOT NULL
+    );
+    CREATE TABLE gap_dismissed_tickets (
+        ticket_id     TEXT PRIMARY KEY,
+        dismissal_id  INTEGER NOT NULL REFERENCES gap_dismissals (id)
+    );
+    -- Where an imported snippet came from, so re-importing updates it instead of duplicating.
+    CREATE TABLE import_sources (
+        source       TEXT NOT NULL,                 -- zendesk, freshdesk, gorgias
+        source_id    TEXT NOT NULL,
+        snippet_key  TEXT NOT NULL,
+        imported_at  TEXT NOT NULL,
+        PRIMARY KEY (source, source_id)
+    );
+    """),
 ]
 
 # A snippet is due for verification when never verified or its interval has passed.
@@ -596,10 +638,164 @@ class OfferStoreMixin:
         """Forget everything a snippet learned; return how many examples went."""
         return self.conn.execute("DELETE FROM learned_examples WHERE snippet_key = ?", (snippet_key,)).rowcount
 
-    def record_suggestion(self, ticket_id: str, agent: str, language: str, shown: list, at: str) -> None:
+    def record_suggestion(self, ticket_id: str, agent: str, language: str, shown: list, at: str,
+                          ticket_text: str = "") -> None:
         """Remember what /suggest showed for a ticket (one autocommitted insert)."""
-        self.conn.execute("INSERT INTO suggestion_events (ticket_id, agent, language, shown, at) "
-                          "VALUES (?, ?, ?, ?, ?)", (ticket_id, agent, language, json.dumps(shown), at))
+        self.conn.execute("INSERT INTO suggestion_events (ticket_id, agent, language, shown, at, ticket_text) "
+                          "VALUES (?, ?, ?, ?, ?, ?)",
+                          (ticket_id, agent, language, json.dumps(shown), at, ticket_text))
+
+
+class InsightsStoreMixin:
+    """Insights (issue 11): analytics reads, agents' feedback, content-gap dismissals, import sources."""
+
+    conn: sqlite3.Connection
+
+    @staticmethod
+    def _range(column: str, start: str, end: str, language: str | None, lang_column: str = "language",
+               ) -> tuple[str, list]:
+        where, params = f"{column} >= ? AND {column} < ?", [start, end]
+        if language:
+            where, params = where + f" AND {lang_column} = ?", [*params, language]
+        return where, params
+
+    # -- analytics reads -------------------------------------------------------------------
+    def suggestion_events(self, start: str, end: str, language: str | None = None) -> list[dict]:
+        """What /suggest showed in [start, end), oldest first (ticket text left out)."""
+        where, params = self._range("at", start, end, language)
+        rows = self.conn.execute(f"SELECT id, ticket_id, agent, language, shown, at FROM suggestion_events "
+                                 f"WHERE {where} ORDER BY id", params)
+        return [dict(r, shown=json.loads(r["shown"])) for r in rows]
+
+    def insertions_between(self, start: str, end: str, language: str | None = None) -> list[dict]:
+        """Insertions first made in [start, end), oldest first, with their code if any."""
+        where, params = self._range("i.created_at", start, end, language, "i.language")
+        rows = self.conn.execute(
+            "SELECT i.id, i.ticket_id, i.snippet_key, i.snippet_version, i.kind, i.language, i.agent, "
+            "i.eligible, i.times, i.created_at, i.last_at, c.code AS offer_code, c.offer_key, "
+            f"c.status AS code_status FROM insertions i LEFT JOIN offer_codes c ON c.id = i.offer_code_id "
+            f"WHERE {where} ORDER BY i.id", params)
+        return [dict(r) for r in rows]
+
+    def codes_between(self, start: str, end: str) -> list[dict]:
+        """Offer codes issued in [start, end), oldest first."""
+        rows = self.conn.execute("SELECT * FROM offer_codes WHERE issued_at >= ? AND issued_at < ? "
+                                 "ORDER BY id", (start, end))
+        return [dict(r) for r in rows]
+
+    def snippet_edits(self, start: str, end: str) -> list[dict]:
+        """Changes of a snippet's text or settings (not its creation) made in [start, end)."""
+        rows = self.conn.execute(
+            "SELECT s.key, s.kind, v.version, v.action, v.changed_by, v.changed_at FROM snippet_versions v "
+            "JOIN snippets s ON s.id = v.snippet_id WHERE v.version > 1 AND v.action != 'verify' "
+            "AND v.changed_at >= ? AND v.changed_at < ? ORDER BY v.changed_at, s.key", (start, end))
+        return [dict(r) for r in rows]
+
+    def ticket_language(self, ticket_id: str) -> str | None:
+        """The language of the newest suggestion event of a ticket, if any."""
+        row = self.conn.execute("SELECT language FROM suggestion_events WHERE ticket_id = ? ORDER BY id DESC "
+                                "LIMIT 1", (ticket_id,)).fetchone()
+        return row[0] if row else None
+
+    def last_insertions(self) -> dict[str, str]:
+        """When each snippet was last inserted (ever)."""
+        return dict(self.conn.execute("SELECT snippet_key, max(last_at) FROM insertions GROUP BY snippet_key"))
+
+    # -- content gaps ------------------------------------------------------------------------
+    def gap_candidates(self, start: str, end: str, language: str | None = None) -> list[dict]:
+        """Tickets shown suggestions in [start, end) with nothing inserted and not dismissed.
+
+        One row per ticket: its newest suggestion event (text, language, what was shown).
+        """
+        where, params = self._range("at", start, end, language)
+        rows = self.conn.execute(
+            "SELECT e.ticket_id, e.agent, e.language, e.shown, e.at, e.ticket_text FROM suggestion_events e "
+            f"WHERE e.id IN (SELECT max(id) FROM suggestion_events WHERE {where} GROUP BY ticket_id) "
+            "AND NOT EXISTS (SELECT 1 FROM insertions i WHERE i.ticket_id = e.ticket_id) "
+            "AND NOT EXISTS (SELECT 1 FROM gap_dismissed_tickets d WHERE d.ticket_id = e.ticket_id) "
+            "ORDER BY e.id", params)
+        return [dict(r, shown=json.loads(r["shown"])) for r in rows]
+
+    def dismiss_gap(self, ticket_ids: list[str], terms: list[str], by: str, at: str) -> tuple[int, int]:
+        """Record a dismissed topic; return its id and how many tickets it newly hid."""
+        cur = self.conn.execute("INSERT INTO gap_dismissals (terms, size, dismissed_by, dismissed_at) "
+                                "VALUES (?, ?, ?, ?)", (json.dumps(terms, ensure_ascii=False),
+                                                        len(ticket_ids), by, at))
+        before = self.conn.total_changes
+        self.conn.executemany("INSERT OR IGNORE INTO gap_dismissed_tickets (ticket_id, dismissal_id) "
+                              "VALUES (?, ?)", [(t, cur.lastrowid) for t in ticket_ids])
+        return cur.lastrowid, self.conn.total_changes - before
+
+    # -- feedback ----------------------------------------------------------------------------
+    def record_feedback(self, data: dict) -> tuple[int, bool]:
+        """Store an agent's "not helpful" (or change its reason); return its id and if it was new."""
+        old = self.conn.execute("SELECT id FROM feedback WHERE ticket_id = ? AND snippet_key = ? AND agent = ?",
+                                (data["ticket_id"], data["snippet_key"], data["agent"])).fetchone()
+        self.conn.execute(
+            "INSERT INTO feedback (ticket_id, snippet_key, snippet_version, agent, language, reason, comment, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticket_id, snippet_key, agent) DO UPDATE SET "
+            "reason = excluded.reason, comment = excluded.comment, at = excluded.at, "
+            "snippet_version = excluded.snippet_version, language = excluded.language",
+            (data["ticket_id"], data["snippet_key"], data["snippet_version"], data["agent"], data["language"],
+             data["reason"], data["comment"], data["at"]))
+        row = self.conn.execute("SELECT id FROM feedback WHERE ticket_id = ? AND snippet_key = ? AND agent = ?",
+                                (data["ticket_id"], data["snippet_key"], data["agent"])).fetchone()
+        return row[0], old is None
+
+    def delete_feedback(self, ticket_id: str, snippet_key: str, agent: str) -> bool:
+        """Take back an agent's "not helpful"; True when there was one."""
+        return self.conn.execute("DELETE FROM feedback WHERE ticket_id = ? AND snippet_key = ? AND agent = ?",
+                                 (ticket_id, snippet_key, agent)).rowcount == 1
+
+    def feedback_between(self, start: str, end: str, language: str | None = None) -> list[dict]:
+        """Feedback given in [start, end), oldest first."""
+        where, params = self._range("at", start, end, language)
+        return [dict(r) for r in self.conn.execute(f"SELECT * FROM feedback WHERE {where} ORDER BY id", params)]
+
+    def feedback_for_snippet(self, key: str, limit: int = 200) -> list[dict]:
+        """A snippet's feedback, newest first."""
+        rows = self.conn.execute("SELECT * FROM feedback WHERE snippet_key = ? ORDER BY at DESC, id DESC LIMIT ?",
+                                 (key, limit))
+        return [dict(r) for r in rows]
+
+    def feedback_for_tickets(self, ticket_ids: list[str]) -> list[dict]:
+        """Feedback on these tickets."""
+        found: list[dict] = []
+        for start in range(0, len(ticket_ids), 500):  # stay under SQLite's parameter limit
+            chunk = ticket_ids[start:start + 500]
+            found += [dict(r) for r in self.conn.execute(
+                f"SELECT * FROM feedback WHERE ticket_id IN ({','.join('?' * len(chunk))})", chunk)]
+        return found
+
+    def distinct_agents(self, keys: list[str], since: str) -> dict[str, dict[str, int]]:
+        """Per snippet: how many distinct agents marked it not helpful (wrong language aside) and
+        how many inserted it since a time."""
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        found = {k: {"not_helpful": 0, "inserted": 0} for k in keys}
+        for key, n in self.conn.execute(
+                f"SELECT snippet_key, count(DISTINCT agent) FROM feedback WHERE snippet_key IN ({marks}) "
+                f"AND at >= ? AND coalesce(reason, '') != 'wrong_language' GROUP BY snippet_key", [*keys, since]):
+            found[key]["not_helpful"] = n
+        for key, n in self.conn.execute(
+                f"SELECT snippet_key, count(DISTINCT agent) FROM insertions WHERE snippet_key IN ({marks}) "
+                f"AND created_at >= ? GROUP BY snippet_key", [*keys, since]):
+            found[key]["inserted"] = n
+        return found
+
+    # -- imports -----------------------------------------------------------------------------
+    def import_source_keys(self, source: str) -> dict[str, str]:
+        """The snippet key of every item already imported from a helpdesk, by its id there."""
+        return {r[0]: r[1] for r in self.conn.execute(
+            "SELECT source_id, snippet_key FROM import_sources WHERE source = ?", (source,))}
+
+    def set_import_source(self, source: str, source_id: str, key: str, at: str) -> None:
+        """Remember which snippet a helpdesk item became."""
+        self.conn.execute("INSERT INTO import_sources (source, source_id, snippet_key, imported_at) "
+                          "VALUES (?, ?, ?, ?) ON CONFLICT (source, source_id) DO UPDATE SET "
+                          "snippet_key = excluded.snippet_key, imported_at = excluded.imported_at",
+                          (source, source_id, key, at))
 
 
 class SelfServiceStoreMixin:
@@ -819,10 +1015,10 @@ class PerfStoreMixin:
     conn: sqlite3.Connection
 
     def record_suggestions(self, events: list[tuple]) -> None:
-        """Remember what /suggest showed: (ticket_id, agent, language, shown, at) rows."""
-        self.conn.executemany("INSERT INTO suggestion_events (ticket_id, agent, language, shown, at) "
-                              "VALUES (?, ?, ?, ?, ?)",
-                              [(t, a, lang, json.dumps(shown), at) for t, a, lang, shown, at in events])
+        """Remember what /suggest showed: (ticket_id, agent, language, shown, at, ticket_text) rows."""
+        self.conn.executemany("INSERT INTO suggestion_events (ticket_id, agent, language, shown, at, ticket_text) "
+                              "VALUES (?, ?, ?, ?, ?, ?)",
+                              [(t, a, lang, json.dumps(shown), at, text) for t, a, lang, shown, at, text in events])
 
 
 class ConsoleStoreMixin:
@@ -961,7 +1157,7 @@ class ConsoleStoreMixin:
         return {"tags": tags, "owners": owners, "languages": languages}
 
 
-class Store(SelfServiceStoreMixin, IndexLogStoreMixin, PerfStoreMixin, ConsoleStoreMixin, OfferStoreMixin):
+class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfStoreMixin, ConsoleStoreMixin, OfferStoreMixin):
     """Every query the services need, over one SQLite connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:

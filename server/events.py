@@ -39,10 +39,11 @@ class EventWriter:
         self._thread: threading.Thread | None = None
         _writers.add(self)
 
-    def record(self, ticket_id: str, agent: str, language: str, shown: list, at: str) -> None:
-        """Queue one event (what /suggest showed for a ticket)."""
+    def record(self, ticket_id: str, agent: str, language: str, shown: list, at: str,
+               ticket_text: str = "") -> None:
+        """Queue one event (what /suggest showed for a ticket, and the ticket's text)."""
         with self._lock:
-            self._pending.append((ticket_id, agent, language, shown, at))
+            self._pending.append((ticket_id, agent, language, shown, at, ticket_text))
             behind = len(self._pending) > self.MAX_PENDING
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="suggestion-events", daemon=True)

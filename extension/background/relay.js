@@ -33,6 +33,13 @@ const HANDLERS = {
 
   [MSG.ALERT]: async ({ ticket, note }) =>
     apiRequest(await loadConfig(), { method: 'POST', path: '/contacts/alerts', body: { ticket, note: note || null } }),
+  [MSG.FEEDBACK]: async ({ ticketId, key, reason, language, undo = false }) => {
+    const body = undo ? { ticket_id: ticketId, key } : { ticket_id: ticketId, key, reason: reason || null };
+    if (language && !undo) body.language = language;
+    const result = await apiRequest(await loadConfig(), { method: undo ? 'DELETE' : 'POST', path: '/feedback', body });
+    // DELETE answers 204 without a body: that is success too.
+    return !result.ok && undo && result.error.status === 204 ? success({}) : result;
+  },
 
   [MSG.TEST_CONNECTION]: async ({ backendUrl, token }) => testConnection({ backendUrl, token }),
 

@@ -11,6 +11,7 @@ export const MSG = Object.freeze({
   MY_REPLIES: 'ra:my-replies', // { language? } -> { favourites, recent }
   FAVOURITE: 'ra:favourite', // { key, on, language? } -> { favourites, recent }
   ALERT: 'ra:alert', // { ticket, note? } -> the alert for customer success
+  FEEDBACK: 'ra:feedback', // { ticketId, key, reason?, language?, undo? } -> feedback (or {} on undo)
   TEST_CONNECTION: 'ra:test-connection', // { backendUrl, token } -> { steps: [...] }
   OPEN_OPTIONS: 'ra:open-options', // {} -> {}
   TOGGLE_SIDEBAR: 'ra:toggle-sidebar', // {} (worker -> tab)

@@ -8,6 +8,7 @@ import { dirOf, fill, h, languageName } from './dom.js';
 import { repeatBanner } from './repeat-contact.js';
 import { Layout } from './layout.js';
 import { plainMessage } from './errors.js';
+import { feedbackControl } from './feedback.js';
 
 const HOST_ID = 'reply-assist-sidebar';
 // Languages an agent can force (the demo store's); a detected other one is added when seen.
@@ -205,6 +206,9 @@ class Panel {
           onFavourite: (key, on) => this.toggleFavourite(key, on),
         }),
     );
+    for (const card of this.cards) {
+      card.el.append(feedbackControl(card.reply, () => ticket.id, language));
+    }
     this.selected = -1;
     const sections = [];
     const banner = repeatBanner(data.contact, { onAlert: () => this.actions.onAlert() });

@@ -48,6 +48,7 @@ def _security_headers(response):
 # Importing the view modules registers their routes on bp (order = menu order).
 from server.console import session  # noqa: E402,F401  (sign-in, CSRF, the current user)
 from server.console import library, editor, verification, offers, users, packs  # noqa: E402,F401
+from server.console import insights  # noqa: E402,F401  (analytics, content gaps, helpdesk import)
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,9 @@
 saves guarded by version (a second editor's save is refused with a diff), history and restore."""
 from __future__ import annotations
 
+
 import json
+import re
 
 from flask import current_app, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
@@ -75,11 +77,22 @@ def _preview_from_form(values: dict) -> tuple[dict | None, str, str]:
     return result, sample, chosen
 
 
+def prefill_values(args) -> dict:
+    """Editor values from a query: kind, language, title, body, tags (bounded, never trusted)."""
+    lang = args.get("language", "en") if re.fullmatch(r"[a-z]{2,3}", args.get("language", "")) else "en"
+    return {"kind": "policy" if args.get("kind") == "policy" else "reply", "language": lang,
+            "tags": args.get("tags", "")[:300],
+            "texts": {lang: {"title": args.get("title", "")[:300], "body": args.get("body", "")[:20_000]}}}
+
+
 @bp.get("/snippets/new")
 @require("manager")
 def new_snippet():
-    """An empty editor."""
-    return _render(_blank())
+    """An empty editor, or one pre-filled from the query ("write an answer" of content gaps)."""
+    values = _blank()
+    if request.args.get("prefill"):
+        values.update(prefill_values(request.args))
+    return _render(values)
 
 
 @bp.get("/snippets/edit/<path:key>")

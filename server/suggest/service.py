@@ -9,11 +9,13 @@ from dataclasses import asdict
 from index.searcher import Hit, SnippetSearcher
 from server.db import Store, utcnow
 from server.events import events
+from server.feedback.ranking import adjust as adjust_for_feedback
 from server.language import detect
 from server.replies import prepare, text_in
 from server.snippets.service import verification
 
 _CACHE_SIZE = 512
+MAX_EVENT_TEXT = 4_000  # characters of the ticket kept with a suggestion event (content gaps)
 
 
 class _RankingCache:
@@ -129,12 +131,13 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     offers = {k: store.get_offer(k) for k in offer_keys}
     policies = [_present(h, snippets[h.key], context, offers) for h in ranking["policy"] if h.key in snippets]
     replies = [_present(h, snippets[h.key], context, offers) for h in ranking["reply"][:limit] if h.key in snippets]
+    replies = adjust_for_feedback(store, replies)  # bounded; see server/feedback/ranking.py
     # Relevance picks which replies show; among them, those the ticket's facts contradict go
     # last (stable sort: relevance order within each group), still visible with their reason.
     replies.sort(key=lambda r: r["eligible"] is False)
     shown = [["policy", h["key"], i] for i, h in enumerate(policies, 1)]
     shown += [["reply", h["key"], i] for i, h in enumerate(replies, 1)]
-    events().record(ticket["id"], agent, language, shown, utcnow())
+    events().record(ticket["id"], agent, language, shown, utcnow(), text[:MAX_EVENT_TEXT])
     return {"language": language, "language_source": source, "policies": policies, "replies": replies,
             "took_ms": round((time.perf_counter() - started) * 1000, 2)}
 
