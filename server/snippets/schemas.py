@@ -69,7 +69,9 @@ class SnippetContentSchema(Schema):
     when = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw()), load_default=dict)
     fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.String(validate=validate.Regexp(r"^[a-z_][a-z0-9_]*$")),
                           values=fields.Nested(FieldSpecSchema), load_default=dict)
-    public = PublicField(load_default=False, metadata={
+    # No load default: a pack line without it leaves an existing snippet's choice alone (new
+    # snippets start agents-only).
+    public = PublicField(metadata={
         "description": "Shown in self-service (the public API and help widget): true, or a list of languages."})
 
     @validates("key")

@@ -133,6 +133,7 @@ def test_export_then_import_into_a_fresh_store_is_lossless(demo, runner, store, 
     for source in (line for pack in DEMO_PACKS for line in load_jsonl(pack)):
         line = dict(by_key[source["key"]])
         assert (line.pop("status"), line.pop("verify_every_days")) == ("published", 180)
+        assert line.pop("public") == source.pop("public", False)  # self-service: written always
         assert line == source
     reply = by_key["reply/cancel-unshipped"]
     assert set(reply["translations"]) == {"it", "id", "ja", "ar"}

@@ -261,7 +261,7 @@ def editor_form(client, key: str) -> dict:
         if chosen:
             data[name] = [v or t for v, t in chosen] if name == "policies" else (chosen[0][0] or chosen[0][1])
     data = {k: _unescape(v) if isinstance(v, str) else [_unescape(x) for x in v] for k, v in data.items()}
-    for name in [k for k in data if k.startswith("field_required_")]:
+    for name in [k for k in data if k.startswith("field_required_") or k == "public"]:
         if f'name="{name}" value="1" checked' not in html:
             del data[name]
     return data
@@ -304,6 +304,21 @@ def test_saving_the_editor_stores_a_new_version(manager_client, db):
     assert stored["updated_by"] == "demo-manager"
     assert stored["when"] and stored["offer"] == "free-shipping" and stored["policies"]  # kept as they were
     assert "Saved reply/cancel-unshipped as version 2" in manager_client.get(r.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_editor_marks_a_snippet_public(manager_client, db):
+    key = "reply/site-slow"
+    form = editor_form(manager_client, key)
+    assert form.get("public") == "1"  # the demo's public replies show checked
+    form.update(public_languages="it, en", action="save")
+    assert manager_client.post(f"/console/snippets/edit/{key}", data=form).status_code == 302
+    assert db.get_snippet(key)["public"] == ["en", "it"]
+    form = editor_form(manager_client, key)
+    assert form["public_languages"] == "en, it"
+    del form["public"]  # unchecked: agents only
+    form.update(action="save")
+    assert manager_client.post(f"/console/snippets/edit/{key}", data=form).status_code == 302
+    assert db.get_snippet(key)["public"] is False
 
 
 def test_a_second_editors_save_is_refused_with_a_diff(manager_client, db, demo):
