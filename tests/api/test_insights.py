@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import sqlite3
 from datetime import date, timedelta
 
 import pytest
 
+from server import create_app
 from server.feedback.ranking import factor
 from tests.conftest import _token
 
@@ -23,6 +25,27 @@ def ticket(tid, body, status="processing", email="maria@example.com", **extra):
 
 CANCEL = "I ordered a coat yesterday, can I still cancel it? It has not shipped."
 GAP = "Do you sell gift cards for a birthday present? Can the gift card be sent by post?"
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    """The demo store loaded once per module (it takes seconds); each test gets a copy."""
+    home = tmp_path_factory.mktemp("insights") / "home"
+    result = create_app({"TESTING": True, "HOME": str(home)}).test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    return home
+
+
+@pytest.fixture
+def app(demo_home, tmp_path):
+    """An app over a fresh copy of the demo home."""
+    shutil.copytree(demo_home, tmp_path / "home")
+    return create_app({"TESTING": True, "HOME": str(tmp_path / "home")})
+
+
+@pytest.fixture
+def demo(app):
+    return app
 
 
 SHOWN_SQL = ("SELECT DISTINCT e.ticket_id FROM suggestion_events e, json_each(e.shown) j "
