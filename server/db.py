@@ -7,7 +7,10 @@ methods with plain data; they never see a cursor.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -164,6 +167,101 @@ MIGRATIONS: list[tuple[int, str]] = [
         updated_by  TEXT
     );
     """),
+    # -- trust (issue 8): versions 10-19 --------------------------------------------------------
+    (10, """
+    -- A code and an insertion belong to one conversation: the helpdesk and brand it came from
+    -- plus the ticket id (ticket ids of two helpdesks or brands collide). SQLite can't drop a
+    -- UNIQUE constraint, so both tables are rebuilt: rows are kept aside, the table is created
+    -- anew under its own name (so the pool's and insertions' references still name it), and the
+    -- rows return with their ids; deferred foreign keys are checked once, at commit.
+    PRAGMA defer_foreign_keys = ON;
+    CREATE TEMP TABLE offer_codes_v9 AS SELECT * FROM offer_codes;
+    DROP TABLE offer_codes;
+    CREATE TABLE offer_codes (
+        id            INTEGER PRIMARY KEY,
+        offer_key     TEXT NOT NULL,
+        code          TEXT NOT NULL UNIQUE,
+        source        TEXT NOT NULL CHECK (source IN ('generated', 'pool')),
+        status        TEXT NOT NULL CHECK (status IN ('issued', 'pending', 'rejected', 'void')),
+        customer      TEXT NOT NULL,                -- server/identity.py customer_key
+        agent         TEXT NOT NULL,
+        helpdesk      TEXT NOT NULL DEFAULT '',
+        brand         TEXT NOT NULL DEFAULT '',
+        ticket_id     TEXT NOT NULL,
+        snippet_key   TEXT NOT NULL,
+        issued_at     TEXT NOT NULL,
+        expires_on    TEXT NOT NULL,
+        decided_by    TEXT,
+        decided_at    TEXT,
+        note          TEXT,
+        UNIQUE (helpdesk, brand, ticket_id, snippet_key)
+    );
+    INSERT INTO offer_codes (id, offer_key, code, source, status, customer, agent, ticket_id,
+        snippet_key, issued_at, expires_on, decided_by, decided_at, note)
+        SELECT id, offer_key, code, source, status, customer, agent, ticket_id,
+        snippet_key, issued_at, expires_on, decided_by, decided_at, note FROM offer_codes_v9;
+    DROP TABLE offer_codes_v9;
+    CREATE INDEX offer_codes_customer ON offer_codes (offer_key, customer, issued_at);
+    CREATE INDEX offer_codes_agent ON offer_codes (offer_key, agent, issued_at);
+    CREATE INDEX offer_codes_ticket ON offer_codes (ticket_id);
+    -- Every key a code's customer is known by (e-mail and helpdesk id): a limit counts a code
+    -- when any of them matches, so switching from e-mail to id doesn't make a new customer.
+    CREATE TABLE offer_code_customers (
+        customer  TEXT NOT NULL,
+        code_id   INTEGER NOT NULL REFERENCES offer_codes (id),
+        PRIMARY KEY (customer, code_id)
+    );
+    INSERT INTO offer_code_customers (customer, code_id) SELECT customer, id FROM offer_codes;
+    CREATE TEMP TABLE insertions_v9 AS SELECT * FROM insertions;
+    DROP TABLE insertions;
+    CREATE TABLE insertions (
+        id              INTEGER PRIMARY KEY,
+        helpdesk        TEXT NOT NULL DEFAULT '',
+        brand           TEXT NOT NULL DEFAULT '',
+        ticket_id       TEXT NOT NULL,
+        snippet_key     TEXT NOT NULL,
+        snippet_version INTEGER NOT NULL,
+        kind            TEXT NOT NULL,
+        language        TEXT NOT NULL,
+        agent           TEXT NOT NULL,
+        fields          TEXT NOT NULL DEFAULT '{}',
+        ticket_text     TEXT NOT NULL DEFAULT '',
+        eligible        INTEGER,
+        offer_code_id   INTEGER REFERENCES offer_codes (id),
+        times           INTEGER NOT NULL DEFAULT 1,
+        created_at      TEXT NOT NULL,
+        last_at         TEXT NOT NULL,
+        UNIQUE (helpdesk, brand, ticket_id, snippet_key)
+    );
+    INSERT INTO insertions (id, ticket_id, snippet_key, snippet_version, kind, language, agent,
+        fields, ticket_text, eligible, offer_code_id, times, created_at, last_at)
+        SELECT id, ticket_id, snippet_key, snippet_version, kind, language, agent,
+        fields, ticket_text, eligible, offer_code_id, times, created_at, last_at FROM insertions_v9;
+    DROP TABLE insertions_v9;
+    CREATE INDEX insertions_snippet ON insertions (snippet_key, created_at);
+    """),
+    (20, """
+    -- The index's change log (the store side of keeping the index in step; server/indexing.py).
+    -- Every transaction that changes what a snippet's index documents hold appends one write
+    -- with a random token; the index records the (seq, token) of the last write it applied.
+    -- A token cannot be papered over: a write rolled back by a crash never matches a later
+    -- write that reuses its seq, so an index that claims it is known to disagree.
+    CREATE TABLE index_writes (
+        seq     INTEGER PRIMARY KEY,
+        token   TEXT NOT NULL,
+        source  TEXT NOT NULL,                      -- 'snippets' or 'learning'
+        keys    INTEGER NOT NULL,                   -- how many snippets it changed
+        at      REAL NOT NULL                       -- unix time, for the index's lag in seconds
+    );
+    -- The last write that changed each snippet: the index stores its token per document, so
+    -- a reconcile can diff the two sides key by key, and a catch-up reads keys with seq > N.
+    CREATE TABLE index_keys (
+        key     TEXT PRIMARY KEY,
+        seq     INTEGER NOT NULL,
+        token   TEXT NOT NULL
+    );
+    CREATE INDEX index_keys_seq ON index_keys (seq);
+    """),
     (40, """
     -- The managers' console: people sign in with a password (scrypt hash), can be deactivated,
     -- and hold server-side sessions (the cookie carries only a random id; its hash is stored).
@@ -188,6 +286,73 @@ MIGRATIONS: list[tuple[int, str]] = [
     );
     CREATE INDEX sign_in_failures_name ON sign_in_failures (name, at);
     CREATE INDEX sign_in_failures_ip ON sign_in_failures (ip, at);
+    """),
+    # -- selfservice (50-59) ----------------------------------------------------------------
+    (50, """
+    -- Self-service: a snippet customers may see (JSON false, true or ["en", "it"]), and the
+    -- shops' public keys (sent as X-Replyassist-Key by the help widget; stored hashed).
+    ALTER TABLE snippets ADD COLUMN public TEXT NOT NULL DEFAULT 'false';
+    CREATE TABLE public_keys (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        key_hash    TEXT NOT NULL UNIQUE,
+        origins     TEXT NOT NULL DEFAULT '[]',     -- JSON: the shop's site origins (CORS)
+        created_at  TEXT NOT NULL,
+        revoked_at  TEXT
+    );
+    """),
+    (51, """
+    -- Repeat contacts: each ticket of a customer the desk saw (by /suggest or an insertion),
+    -- under the same customer key as the offer limits, and the alerts agents raised.
+    CREATE TABLE contacts (
+        id          INTEGER PRIMARY KEY,
+        customer    TEXT NOT NULL,
+        ticket_id   TEXT NOT NULL,
+        subject     TEXT NOT NULL DEFAULT '',
+        url         TEXT,
+        agent       TEXT NOT NULL,
+        first_at    TEXT NOT NULL,
+        last_at     TEXT NOT NULL,
+        UNIQUE (customer, ticket_id)
+    );
+    CREATE INDEX contacts_customer ON contacts (customer, first_at);
+    CREATE TABLE contact_alerts (
+        id          INTEGER PRIMARY KEY,
+        customer    TEXT NOT NULL,
+        ticket_id   TEXT NOT NULL,
+        agent       TEXT NOT NULL,
+        contacts    INTEGER NOT NULL,
+        summary     TEXT NOT NULL,                  -- JSON [{ticket_id, subject, url, first_at}]
+        note        TEXT,
+        created_at  TEXT NOT NULL,
+        UNIQUE (customer, ticket_id)
+    );
+    """),
+    (52, """
+    -- Sidebar round 2: how a ticket's values read in each language (order statuses, ...),
+    -- managers' favourite replies per agent, and replies sent without their offer code.
+    CREATE TABLE value_labels (
+        language    TEXT NOT NULL,
+        path        TEXT NOT NULL,                  -- e.g. order.status
+        value       TEXT NOT NULL,                  -- e.g. processing
+        label       TEXT NOT NULL,                  -- e.g. in lavorazione
+        updated_at  TEXT NOT NULL,
+        updated_by  TEXT,
+        PRIMARY KEY (language, path, value)
+    );
+    CREATE TABLE favourites (
+        agent       TEXT NOT NULL,
+        snippet_key TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (agent, snippet_key)
+    );
+    CREATE TABLE withheld_offers (
+        insertion_id INTEGER NOT NULL REFERENCES insertions (id),
+        offer_key    TEXT NOT NULL,
+        reason       TEXT,
+        agent        TEXT NOT NULL,
+        at           TEXT NOT NULL
+    );
     """),
     (60, """
     -- Insights (issue 11). The ticket text a suggestion was shown for, so that tickets where
@@ -238,7 +403,8 @@ DUE_SQL = ("snippets.verified_at IS NULL OR snippets.verify_every_days IS NULL O
            "julianday(snippets.verified_at) + snippets.verify_every_days < julianday('now')")
 
 # Columns holding JSON, with the Python value an empty one stands for.
-_JSON_COLUMNS = {"texts": dict, "tags": list, "policies": list, "when_json": dict, "fields": dict}
+_JSON_COLUMNS = {"texts": dict, "tags": list, "policies": list, "when_json": dict, "fields": dict,
+                 "public": bool}
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -272,6 +438,20 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+def _snippet_where(*, kind: str | None = None, status: str | None = None, tag: str | None = None,
+                   owner: str | None = None) -> tuple[list[str], list]:
+    """WHERE clauses and parameters for the snippet filters the API list and the console share."""
+    where, params = ["1 = 1"], []
+    for column, value in (("kind", kind), ("status", status), ("owner", owner)):
+        if value:
+            where.append(f"snippets.{column} = ?")
+            params.append(value)
+    if tag:
+        where.append("EXISTS (SELECT 1 FROM json_each(snippets.tags) WHERE value = ?)")
+        params.append(tag)
+    return where, params
+
+
 def _snippet_from_row(row: sqlite3.Row) -> dict:
     data = dict(row)
     for column, empty in _JSON_COLUMNS.items():
@@ -295,10 +475,10 @@ class OfferStoreMixin:
         return rows, total
 
     # -- offer codes -------------------------------------------------------------------------
-    def code_for(self, ticket_id: str, snippet_key: str) -> dict | None:
-        """The code already issued for this ticket and reply, if any."""
-        row = self.conn.execute("SELECT * FROM offer_codes WHERE ticket_id = ? AND snippet_key = ?",
-                                (ticket_id, snippet_key)).fetchone()
+    def code_for(self, ticket_id: str, snippet_key: str, *, helpdesk: str = "", brand: str = "") -> dict | None:
+        """The code already issued for this conversation (helpdesk, brand, ticket) and reply, if any."""
+        row = self.conn.execute("SELECT * FROM offer_codes WHERE helpdesk = ? AND brand = ? AND ticket_id = ? "
+                                "AND snippet_key = ?", (helpdesk, brand, ticket_id, snippet_key)).fetchone()
         return dict(row) if row else None
 
     def get_code(self, code_id: int) -> dict | None:
@@ -306,24 +486,34 @@ class OfferStoreMixin:
         row = self.conn.execute("SELECT * FROM offer_codes WHERE id = ?", (code_id,)).fetchone()
         return dict(row) if row else None
 
-    def codes_since(self, offer_key: str, *, since: str, customer: str | None = None,
+    def codes_since(self, offer_key: str, *, since: str, customer: list[str] | None = None,
                     agent: str | None = None) -> list[dict]:
-        """Live (issued or pending) codes of an offer since a time, for one customer or agent."""
+        """Live (issued or pending) codes of an offer since a time, for a customer (any of its keys) or agent."""
         sql = ("SELECT * FROM offer_codes WHERE offer_key = ? AND issued_at >= ? "
                "AND status IN ('issued', 'pending')")
         params: list = [offer_key, since]
         if customer is not None:
-            sql, params = sql + " AND customer = ?", [*params, customer]
+            marks = ",".join("?" * len(customer))
+            sql += f" AND id IN (SELECT code_id FROM offer_code_customers WHERE customer IN ({marks}))"
+            params += list(customer)
         if agent is not None:
             sql, params = sql + " AND agent = ?", [*params, agent]
         return [dict(r) for r in self.conn.execute(sql + " ORDER BY issued_at", params)]
 
+    def code_customers(self, code_id: int) -> list[str]:
+        """Every customer key a code was issued under."""
+        return [r[0] for r in self.conn.execute("SELECT customer FROM offer_code_customers WHERE code_id = ?",
+                                                (code_id,))]
+
     def insert_code(self, data: dict) -> int:
         """Store a new code; return its id."""
-        cols = ("offer_key", "code", "source", "status", "customer", "agent", "ticket_id",
-                "snippet_key", "issued_at", "expires_on")
+        cols = ("offer_key", "code", "source", "status", "customer", "agent", "helpdesk", "brand",
+                "ticket_id", "snippet_key", "issued_at", "expires_on")
         cur = self.conn.execute(f"INSERT INTO offer_codes ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                                [data[c] for c in cols])
+                                [data.get(c, "") for c in cols])
+        # Every key the customer is known by, so limits find this code under any of them.
+        self.conn.executemany("INSERT OR IGNORE INTO offer_code_customers (customer, code_id) VALUES (?, ?)",
+                              [(k, cur.lastrowid) for k in data.get("customer_keys") or [data["customer"]]])
         return cur.lastrowid
 
     def set_code_status(self, code_id: int, status: str, by: str, at: str, note: str | None) -> None:
@@ -377,26 +567,29 @@ class OfferStoreMixin:
             raise sqlite3.IntegrityError(f"pool code {code} was already used")
 
     # -- insertions and events ---------------------------------------------------------------
-    def get_insertion(self, ticket_id: str, snippet_key: str) -> dict | None:
-        """The insertion of a snippet into a ticket, if any."""
-        row = self.conn.execute("SELECT * FROM insertions WHERE ticket_id = ? AND snippet_key = ?",
-                                (ticket_id, snippet_key)).fetchone()
+    def get_insertion(self, ticket_id: str, snippet_key: str, *, helpdesk: str = "",
+                      brand: str = "") -> dict | None:
+        """The insertion of a snippet into a conversation (helpdesk, brand, ticket), if any."""
+        row = self.conn.execute("SELECT * FROM insertions WHERE helpdesk = ? AND brand = ? AND ticket_id = ? "
+                                "AND snippet_key = ?", (helpdesk, brand, ticket_id, snippet_key)).fetchone()
         return dict(row, fields=json.loads(row["fields"])) if row else None
 
     def record_insertion(self, data: dict) -> int:
         """Store an insertion, or count a repeat of the same one; return its id."""
         self.conn.execute(
-            "INSERT INTO insertions (ticket_id, snippet_key, snippet_version, kind, language, agent, "
-            "fields, ticket_text, eligible, offer_code_id, created_at, last_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (ticket_id, snippet_key) DO UPDATE SET times = times + 1, last_at = excluded.last_at, "
+            "INSERT INTO insertions (helpdesk, brand, ticket_id, snippet_key, snippet_version, kind, language, "
+            "agent, fields, ticket_text, eligible, offer_code_id, created_at, last_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (helpdesk, brand, ticket_id, snippet_key) DO UPDATE SET times = times + 1, last_at = excluded.last_at, "
             "snippet_version = excluded.snippet_version, language = excluded.language, "
             "fields = excluded.fields, offer_code_id = coalesce(insertions.offer_code_id, excluded.offer_code_id)",
-            (data["ticket_id"], data["snippet_key"], data["snippet_version"], data["kind"], data["language"],
+            (data.get("helpdesk", ""), data.get("brand", ""), data["ticket_id"], data["snippet_key"],
+             data["snippet_version"], data["kind"], data["language"],
              data["agent"], json.dumps(data["fields"], ensure_ascii=False), data["ticket_text"],
              data["eligible"], data["offer_code_id"], data["at"], data["at"]))
-        return self.conn.execute("SELECT id FROM insertions WHERE ticket_id = ? AND snippet_key = ?",
-                                 (data["ticket_id"], data["snippet_key"])).fetchone()[0]
+        return self.conn.execute("SELECT id FROM insertions WHERE helpdesk = ? AND brand = ? AND ticket_id = ? "
+                                 "AND snippet_key = ?", (data.get("helpdesk", ""), data.get("brand", ""),
+                                                         data["ticket_id"], data["snippet_key"])).fetchone()[0]
 
     # -- learning ------------------------------------------------------------------------------
     def add_example(self, data: dict) -> bool:
@@ -438,18 +631,8 @@ class OfferStoreMixin:
         return found
 
     def queue_reindex(self, keys: list[str]) -> None:
-        """Ask for these snippets to be re-indexed."""
-        self.conn.executemany("INSERT INTO index_queue (key) VALUES (?)", [(k,) for k in keys])
-
-    def reindex_queue(self) -> tuple[int, list[str]]:
-        """The newest queue entry's id and the distinct keys queued up to it."""
-        last = self.conn.execute("SELECT max(id) FROM index_queue").fetchone()[0] or 0
-        keys = [r[0] for r in self.conn.execute("SELECT DISTINCT key FROM index_queue WHERE id <= ?", (last,))]
-        return last, keys
-
-    def dequeue_reindex(self, up_to: int) -> None:
-        """Drop queue entries that an index commit has served."""
-        self.conn.execute("DELETE FROM index_queue WHERE id <= ?", (up_to,))
+        """Ask for these snippets' learned text to be re-indexed (the background indexer serves it)."""
+        self.log_index_write(keys, "learning")
 
     def clear_examples(self, snippet_key: str) -> int:
         """Forget everything a snippet learned; return how many examples went."""
@@ -615,6 +798,229 @@ class InsightsStoreMixin:
                           (source, source_id, key, at))
 
 
+class SelfServiceStoreMixin:
+    """Queries of self-service (public keys), repeat contacts, value labels, favourites."""
+
+    conn: sqlite3.Connection
+
+    # -- public keys -----------------------------------------------------------------------
+    def create_public_key(self, name: str, key_hash: str, origins: list[str]) -> int:
+        """Store a shop's public key (hashed) and its site origins; return its id."""
+        cur = self.conn.execute("INSERT INTO public_keys (name, key_hash, origins, created_at) VALUES (?, ?, ?, ?)",
+                                (name, key_hash, json.dumps(origins), utcnow()))
+        return cur.lastrowid
+
+    def public_key_by_hash(self, key_hash: str) -> dict | None:
+        """A live public key by its hash, or None."""
+        row = self.conn.execute("SELECT * FROM public_keys WHERE key_hash = ? AND revoked_at IS NULL",
+                                (key_hash,)).fetchone()
+        return dict(row, origins=json.loads(row["origins"])) if row else None
+
+    def public_origins(self) -> set[str]:
+        """Every origin any live public key allows."""
+        rows = self.conn.execute("SELECT origins FROM public_keys WHERE revoked_at IS NULL")
+        return {o for (origins,) in rows for o in json.loads(origins)}
+
+    # -- repeat contacts -------------------------------------------------------------------
+    def note_contact(self, data: dict) -> None:
+        """Record that a customer's ticket was seen (once per customer and ticket)."""
+        self.conn.execute(
+            "INSERT INTO contacts (customer, ticket_id, subject, url, agent, first_at, last_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer, ticket_id) DO UPDATE SET "
+            "last_at = excluded.last_at, subject = coalesce(nullif(excluded.subject, ''), contacts.subject), "
+            "url = coalesce(excluded.url, contacts.url)",
+            (data["customer"], data["ticket_id"], data["subject"], data["url"], data["agent"], data["at"], data["at"]))
+
+    def contacts_since(self, customer: str, since: str) -> list[dict]:
+        """A customer's tickets first seen since a time, oldest first."""
+        rows = self.conn.execute("SELECT ticket_id, subject, url, first_at, last_at FROM contacts "
+                                 "WHERE customer = ? AND (first_at >= ? OR last_at >= ?) ORDER BY first_at, id",
+                                 (customer, since, since))
+        return [dict(r) for r in rows]
+
+    def add_contact_alert(self, data: dict) -> tuple[int, bool]:
+        """Record an alert for customer success; (id, created) - one per customer and ticket."""
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO contact_alerts (customer, ticket_id, agent, contacts, summary, note, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (data["customer"], data["ticket_id"], data["agent"], data["contacts"],
+             json.dumps(data["summary"], ensure_ascii=False), data["note"], data["at"]))
+        row = self.conn.execute("SELECT id FROM contact_alerts WHERE customer = ? AND ticket_id = ?",
+                                (data["customer"], data["ticket_id"])).fetchone()
+        return row[0], cur.rowcount == 1
+
+    def contact_alerted(self, customer: str, ticket_id: str) -> bool:
+        """Whether an alert was raised about this customer from this ticket."""
+        return self.conn.execute("SELECT 1 FROM contact_alerts WHERE customer = ? AND ticket_id = ?",
+                                 (customer, ticket_id)).fetchone() is not None
+
+    def get_contact_alert(self, alert_id: int) -> dict:
+        """One alert by id."""
+        row = self.conn.execute("SELECT * FROM contact_alerts WHERE id = ?", (alert_id,)).fetchone()
+        return dict(row, summary=json.loads(row["summary"]))
+
+    def list_contact_alerts(self, limit: int, offset: int) -> tuple[list[dict], int]:
+        """A page of alerts, newest first."""
+        total = self.conn.execute("SELECT count(*) FROM contact_alerts").fetchone()[0]
+        rows = self.conn.execute("SELECT * FROM contact_alerts ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
+        return [dict(r, summary=json.loads(r["summary"])) for r in rows], total
+
+    # -- value labels ----------------------------------------------------------------------
+    def value_labels(self, language: str | None = None) -> dict[str, dict[str, dict[str, str]]]:
+        """Labels as {language: {path: {value: label}}} (one language, or all)."""
+        sql, params = "SELECT language, path, value, label FROM value_labels", ()
+        if language:
+            sql, params = sql + " WHERE language = ?", (language,)
+        found: dict[str, dict[str, dict[str, str]]] = {}
+        for lang, path, value, label in self.conn.execute(sql + " ORDER BY language, path, value", params):
+            found.setdefault(lang, {}).setdefault(path, {})[value] = label
+        return found
+
+    def set_value_labels(self, language: str, labels: dict[str, dict[str, str]], by: str | None) -> None:
+        """Replace one language's labels."""
+        self.conn.execute("DELETE FROM value_labels WHERE language = ?", (language,))
+        self.conn.executemany(
+            "INSERT INTO value_labels (language, path, value, label, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
+            [(language, path, value, label, utcnow(), by) for path, values in labels.items()
+             for value, label in values.items()])
+
+    # -- recent and favourite replies ------------------------------------------------------
+    def favourites(self, agent: str) -> list[str]:
+        """An agent's favourite snippet keys, newest first."""
+        rows = self.conn.execute("SELECT snippet_key FROM favourites WHERE agent = ? ORDER BY created_at DESC, "
+                                 "rowid DESC", (agent,))
+        return [r[0] for r in rows]
+
+    def set_favourite(self, agent: str, key: str, on: bool) -> None:
+        """Mark or unmark a favourite."""
+        if on:
+            self.conn.execute("INSERT OR IGNORE INTO favourites VALUES (?, ?, ?)", (agent, key, utcnow()))
+        else:
+            self.conn.execute("DELETE FROM favourites WHERE agent = ? AND snippet_key = ?", (agent, key))
+
+    def recent_insertions(self, agent: str, limit: int) -> list[str]:
+        """The replies an agent inserted most recently (distinct keys, newest first)."""
+        rows = self.conn.execute("SELECT snippet_key FROM insertions WHERE agent = ? AND kind = 'reply' "
+                                 "GROUP BY snippet_key ORDER BY max(last_at) DESC, max(id) DESC LIMIT ?",
+                                 (agent, limit))
+        return [r[0] for r in rows]
+
+    def record_withheld_offer(self, insertion_id: int, offer_key: str, reason: str | None, agent: str) -> None:
+        """Remember that a reply went out without its offer code, and why."""
+        self.conn.execute("INSERT INTO withheld_offers VALUES (?, ?, ?, ?, ?)",
+                          (insertion_id, offer_key, reason, agent, utcnow()))
+
+
+class IndexLogStoreMixin:
+    """Queries of the index's change log (index lifecycle: catch-up, reconcile, lag, rebuilds)."""
+
+    conn: sqlite3.Connection
+
+    def log_index_write(self, keys: list[str], source: str) -> tuple[int, str]:
+        """Record that these snippets changed (inside the write's transaction); its (seq, token)."""
+        token = secrets.token_hex(8)
+        seq = self.conn.execute("INSERT INTO index_writes (token, source, keys, at) VALUES (?, ?, ?, ?)",
+                                (token, source, len(keys), time.time())).lastrowid
+        self.conn.executemany(
+            "INSERT INTO index_keys (key, seq, token) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, token = excluded.token",
+            [(k, seq, token) for k in dict.fromkeys(keys)])
+        return seq, token
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """Run reads in one read transaction: they all see the same committed state (WAL)."""
+        if self.conn.in_transaction:
+            yield self
+            return
+        self.conn.execute("BEGIN DEFERRED")
+        try:
+            yield self
+        finally:
+            self.conn.execute("ROLLBACK")
+
+    def index_head(self) -> tuple[int, str]:
+        """The (seq, token) of the newest write, or (0, '') before the first."""
+        row = self.conn.execute("SELECT seq, token FROM index_writes ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, "")
+
+    def has_index_write(self, seq: int, token: str) -> bool:
+        """Whether the store committed this write (seq 0 is the empty store's state)."""
+        if seq == 0:
+            return token == ""
+        row = self.conn.execute("SELECT 1 FROM index_writes WHERE seq = ? AND token = ?", (seq, token)).fetchone()
+        return row is not None
+
+    def index_keys_since(self, seq: int) -> dict[str, str]:
+        """Snippets changed by writes after ``seq``, with the token of their last change."""
+        return dict(self.conn.execute("SELECT key, token FROM index_keys WHERE seq > ?", (seq,)).fetchall())
+
+    def index_tokens(self, keys: list[str]) -> dict[str, str]:
+        """The token of each snippet's last change (snippets never logged are left out)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            found.update(self.conn.execute(f"SELECT key, token FROM index_keys WHERE key IN "
+                                           f"({','.join('?' * len(chunk))})", chunk).fetchall())
+        return found
+
+    def published_tokens(self) -> dict[str, str]:
+        """Every published snippet's key with the token of its last change ('' if never logged)."""
+        return dict(self.conn.execute(
+            "SELECT s.key, coalesce(k.token, '') FROM snippets s LEFT JOIN index_keys k ON k.key = s.key "
+            "WHERE s.status = 'published'").fetchall())
+
+    def index_lag(self, applied: int) -> dict:
+        """Writes after ``applied``: how many, how many from learning, and when the oldest was."""
+        row = self.conn.execute(
+            "SELECT count(*), coalesce(sum(source = 'learning'), 0), min(at) FROM index_writes WHERE seq > ?",
+            (applied,)).fetchone()
+        return {"writes": row[0], "learned": row[1], "oldest_at": row[2]}
+
+    def compact_index_writes(self, applied: int, before: float) -> int:
+        """Forget writes the index has applied that are older than ``before``; keep ``applied``'s."""
+        return self.conn.execute("DELETE FROM index_writes WHERE seq < ? AND at < ?", (applied, before)).rowcount
+
+    def snippet_id_ranges(self, parts: int) -> list[tuple[int, int | None]]:
+        """Split the snippets by id into ``parts`` ranges [low, high) of similar size (high None: open)."""
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM snippets ORDER BY id")]
+        if not ids:
+            return [(0, None)]
+        step = -(-len(ids) // max(parts, 1))
+        bounds = [ids[i] for i in range(0, len(ids), step)]
+        return [(low, high) for low, high in zip([0, *bounds[1:]], [*bounds[1:], None])]
+
+    def iter_snippet_range(self, low: int, high: int | None) -> Iterator[dict]:
+        """Snippets with ``low <= id < high`` (no upper bound when ``high`` is None), by id."""
+        sql, params = "SELECT * FROM snippets WHERE id >= ?", [low]
+        if high is not None:
+            sql, params = sql + " AND id < ?", [low, high]
+        for row in self.conn.execute(sql + " ORDER BY id", params):
+            yield _snippet_from_row(row)
+
+    def get_meta(self, key: str) -> str | None:
+        """A value of the meta table, or None."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value of the meta table."""
+        self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+class PerfStoreMixin:
+    """perf (issue 10): batched writes for work taken off the request path."""
+
+    conn: sqlite3.Connection
+
+    def record_suggestions(self, events: list[tuple]) -> None:
+        """Remember what /suggest showed: (ticket_id, agent, language, shown, at, ticket_text) rows."""
+        self.conn.executemany("INSERT INTO suggestion_events (ticket_id, agent, language, shown, at, ticket_text) "
+                              "VALUES (?, ?, ?, ?, ?, ?)",
+                              [(t, a, lang, json.dumps(shown), at, text) for t, a, lang, shown, at, text in events])
+
+
 class ConsoleStoreMixin:
     """Queries of the managers' console: people, sessions, sign-in throttle, snippet library."""
 
@@ -720,13 +1126,8 @@ class ConsoleStoreMixin:
                 pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 params += [pattern, pattern]
             where.append("(" + " OR ".join(found) + ")")
-        for column, value in (("kind", kind), ("status", status), ("owner", owner)):
-            if value:
-                where.append(f"snippets.{column} = ?")
-                params.append(value)
-        if tag:
-            where.append("EXISTS (SELECT 1 FROM json_each(snippets.tags) WHERE value = ?)")
-            params.append(tag)
+        more, more_params = _snippet_where(kind=kind, status=status, tag=tag, owner=owner)
+        where, params = where + more, params + more_params
         if missing:
             where.append("json_type(snippets.texts, '$.' || ?) IS NULL")
             params.append(missing)
@@ -756,11 +1157,16 @@ class ConsoleStoreMixin:
         return {"tags": tags, "owners": owners, "languages": languages}
 
 
-class Store(ConsoleStoreMixin, OfferStoreMixin, InsightsStoreMixin):
+class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfStoreMixin, ConsoleStoreMixin, OfferStoreMixin):
     """Every query the services need, over one SQLite connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._after_commit: list = []  # callables run once the current transaction commits
+
+    def after_commit(self, callback) -> None:
+        """Run ``callback()`` after the current transaction commits (never if it rolls back)."""
+        self._after_commit.append(callback)
 
     # -- transactions and migrations -------------------------------------------------------
     @contextmanager
@@ -773,9 +1179,13 @@ class Store(ConsoleStoreMixin, OfferStoreMixin, InsightsStoreMixin):
         try:
             yield self
         except BaseException:
+            self._after_commit.clear()
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     def migrate(self) -> list[int]:
         """Apply the migrations not yet applied; return their versions."""
@@ -800,11 +1210,11 @@ class Store(ConsoleStoreMixin, OfferStoreMixin, InsightsStoreMixin):
     # -- snippets --------------------------------------------------------------------------
     _SNIPPET_COLUMNS = ("key", "kind", "default_language", "texts", "tags", "policies", "offer",
                         "when_json", "fields", "status", "owner", "verified_by", "verified_at",
-                        "verify_every_days", "version", "updated_at", "updated_by")
+                        "verify_every_days", "version", "updated_at", "updated_by", "public")
 
     @staticmethod
     def _snippet_params(data: dict) -> list:
-        row = dict(data, when_json=data.get("when") or {})
+        row = dict(data, when_json=data.get("when") or {}, public=data.get("public") or False)
         return [json.dumps(row[c], ensure_ascii=False) if c in _JSON_COLUMNS else row.get(c)
                 for c in Store._SNIPPET_COLUMNS]
 
@@ -829,18 +1239,9 @@ class Store(ConsoleStoreMixin, OfferStoreMixin, InsightsStoreMixin):
                       tag: str | None = None, due: bool | None = None, limit: int = 50,
                       offset: int = 0) -> tuple[list[dict], int]:
         """A page of snippets ordered by key, and the total matching the filters."""
-        where, params = ["1 = 1"], []
+        where, params = _snippet_where(kind=kind, status=status, tag=tag)
         if due is not None:
             where.append(f"{'' if due else 'NOT '}({DUE_SQL})")
-        if kind:
-            where.append("kind = ?")
-            params.append(kind)
-        if status:
-            where.append("status = ?")
-            params.append(status)
-        if tag:
-            where.append("EXISTS (SELECT 1 FROM json_each(snippets.tags) WHERE value = ?)")
-            params.append(tag)
         rows, total = self._page("snippets", where, params, "key", limit, offset)
         return [_snippet_from_row(r) for r in rows], total
 
@@ -959,20 +1360,48 @@ def open_store(path: str) -> Store:
     return store
 
 
+class ConnectionPool:
+    """Idle connections of one database, reused by requests (opening one cost ~8% of a suggest)."""
+
+    def __init__(self, path: str, keep: int = 16) -> None:
+        self.path, self.keep = path, keep
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return connect(self.path)
+
+    def give_back(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # a request that failed mid-transaction must not leak it
+            conn.execute("ROLLBACK")
+        with self._lock:
+            if len(self._idle) < self.keep:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+
 def get_store() -> Store:
-    """The request's store (one connection per request, closed at teardown)."""
+    """The request's store (a pooled connection, given back at teardown)."""
     if "store" not in g:
-        g.store = Store(connect(current_app.config["DATABASE"]))
+        g.store = Store(current_app.extensions["replyassist.connections"].take())
     return g.store
 
 
 def _close_store(_exc: BaseException | None = None) -> None:
     store = g.pop("store", None)
     if store is not None:
-        store.conn.close()
+        try:
+            current_app.extensions["replyassist.connections"].give_back(store.conn)
+        except sqlite3.Error:
+            store.conn.close()
 
 
 def init_app(app: Flask) -> None:
-    """Migrate the database and close each request's connection at teardown."""
+    """Migrate the database and give each request a pooled connection."""
     open_store(app.config["DATABASE"]).conn.close()
+    app.extensions["replyassist.connections"] = ConnectionPool(app.config["DATABASE"])
     app.teardown_appcontext(_close_store)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from server.eligibility import Eligibility, evaluate
-from server.render import placeholders, render
+from server.localise import localise
+from server.render import RenderError, placeholders, render
 
 _MONEY = re.compile(r"^\d{1,9}([.,]\d{1,2})?$")
 
@@ -71,16 +72,21 @@ class PreparedReply:
 
     language: str
     title: str
-    text: str
+    text: str | None
     missing: list[str]
     fields: list[dict]
     eligibility: Eligibility
+    error: str | None = None  # why the text could not be rendered for this ticket
 
 
 def prepare(snippet: dict, language: str | None, context: dict) -> PreparedReply:
     """Render a reply over a ticket context and judge whether it fits the ticket."""
     lang, text = text_in(snippet, language)
-    rendered = render(text["body"], context)
-    return PreparedReply(language=lang, title=text["title"], text=rendered.text,
-                         missing=rendered.missing, fields=field_specs(snippet),
-                         eligibility=evaluate(snippet.get("when") or {}, context))
+    try:
+        # Values read in the reply's language (statuses, dates); the conditions see them raw.
+        rendered, error = render(text["body"], localise(context, lang, context.get("_labels"))), None
+    except RenderError as exc:
+        rendered, error = None, f"This reply's template cannot be rendered for this ticket: {exc}."
+    return PreparedReply(language=lang, title=text["title"], text=rendered.text if rendered else None,
+                         missing=rendered.missing if rendered else [], fields=field_specs(snippet),
+                         eligibility=evaluate(snippet.get("when") or {}, context), error=error)

@@ -89,6 +89,13 @@ export function insertText(composer, text, caret) {
   return normalised(composer.innerText).includes(normalised(lines.find((l) => l.trim()) || ''));
 }
 
+/** Whether the composer already holds `text` (a second Insert must not put it in twice). */
+export function holdsText(composer, text) {
+  const current = isTextField(composer) ? composer.value : composer.innerText;
+  const wanted = normalised(text);
+  return Boolean(wanted) && normalised(current).includes(wanted);
+}
+
 function placeCaret(composer, caret) {
   const sel = composer.ownerDocument.getSelection();
   let range = caret && caret.el === composer && caret.range;

@@ -35,8 +35,9 @@ def _check(upload_id: str, name: str) -> dict:
     """Read an uploaded pack and say what importing it would do; lines are named by the file's name."""
     path = _uploads() / upload_id / name
     report = read_packs([path], get_store())
-    named = [msg.replace(str(path), name) for msg in report.errors]
-    warnings = [msg.replace(str(path), name) for msg in report.warnings]
+    # "/tmp/.../pack.jsonl:2: ..." becomes "pack.jsonl, line 2: ..."
+    named = [re.sub(rf"^{re.escape(str(path))}:(\d+):", rf"{name}, line \1:", m) for m in report.errors]
+    warnings = [re.sub(rf"^{re.escape(str(path))}:(\d+):", rf"{name}, line \1:", m) for m in report.warnings]
     counts = plan_snippets(get_store(), report.records) if not report.errors else None
     return {"id": upload_id, "name": name, "errors": named, "warnings": warnings, "counts": counts,
             "records": report.records, "lines": len(report.records) + len(report.errors)}

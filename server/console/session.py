@@ -189,6 +189,14 @@ def _nav_for(user: dict | None) -> list:
     return [item for item in NAV if _RANK[user["role"]] >= _RANK[item.role]]
 
 
+@bp.app_template_filter("console_time")
+def console_time(value: str | None) -> str:
+    """An ISO time as managers read it: 2026-11-30 10:00 UTC."""
+    if not value:
+        return ""
+    return value[:16].replace("T", " ") + (" UTC" if "T" in value else "")
+
+
 @bp.context_processor
 def _globals():
     """The current user, menu and CSRF token, for every console template."""

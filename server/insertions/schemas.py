@@ -18,13 +18,17 @@ class InsertionRequestSchema(Schema):
     language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN))
     confirm_ineligible = fields.Boolean(load_default=False, metadata={
         "description": "Insert a reply whose conditions the ticket does not meet (recorded)."})
+    without_offer = fields.Boolean(load_default=False, metadata={
+        "description": "Send the reply without its offer code (say, a limit refused it); recorded as such."})
+    withheld_because = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                                     metadata={"description": "Why, e.g. the refusing limit (per_customer)."})
 
 
 class OfferCodeViewSchema(Schema):
     """The code an insertion carries."""
 
     key = fields.String()
-    code = fields.String(allow_none=True)
+    code = fields.String(allow_none=True, metadata={"description": "Only once issued; null while pending, rejected or void"})
     expires_on = fields.String()
     status = fields.String(metadata={"description": "issued, pending (waits for a manager), rejected or void"})
 
@@ -42,6 +46,9 @@ class InsertionResponseSchema(Schema):
     eligible = fields.Boolean(allow_none=True)
     reason = fields.String(allow_none=True)
     repeated = fields.Boolean(metadata={"description": "True when this ticket already had this reply"})
+    offer_withheld = fields.Boolean(metadata={"description": "Sent without its offer code (without_offer)"})
+    notice = fields.String(allow_none=True, metadata={
+        "description": "Why text is null: the code waits for a manager's approval (or was rejected or voided)."})
 
 
 insertion_request_schema = InsertionRequestSchema()

@@ -12,12 +12,19 @@ from datetime import datetime, timedelta, timezone
 
 from server.db import Store, utcnow
 from server.errors import Conflict, NotFound, Unprocessable
+from server.identity import customer_keys
 
 
 class OfferRefused(Conflict):
     """A limit refuses the code; the detail says which and when it frees up."""
 
     slug, title = "offer-limit", "Offer limit reached"
+
+
+class OtherCustomersCode(Conflict):
+    """The conversation's code was issued to another customer: never hand it to this one."""
+
+    slug, title = "conversation-customer-mismatch", "This ticket's code belongs to another customer"
 
 
 def save_offers(store: Store, offers: list[dict]) -> dict[str, int]:
@@ -42,15 +49,6 @@ def new_code(prefix: str) -> str:
     return f"{prefix}-{base64.b32encode(secrets.token_bytes(8)).decode().rstrip('=')}"
 
 
-def customer_key(customer: dict) -> str | None:
-    """Whom limits count for: the e-mail (case-insensitive), else the helpdesk's customer id."""
-    email = str(customer.get("email") or "").strip().lower()
-    if email:
-        return email
-    ident = str(customer.get("id") or "").strip()
-    return f"id:{ident}" if ident else None
-
-
 def _midnight(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -60,27 +58,36 @@ def _at(moment: datetime) -> str:
 
 
 def issue_code(store: Store, *, offer_key: str, ticket_id: str, snippet_key: str,
-               customer: dict, agent: str, now: datetime | None = None) -> dict:
-    """The code for this ticket and reply: the existing one, or a new one within the limits.
+               customer: dict, agent: str, now: datetime | None = None, helpdesk: str = "",
+               brand: str = "", subaddressing: str = "strip") -> dict:
+    """The code for this conversation and reply: the existing one, or a new one within the limits.
 
-    Call inside ``store.transaction()``. Raises OfferRefused (409) naming the limit.
+    The idempotency key is the conversation (helpdesk, brand, ticket id) and the reply; the
+    existing code is returned only to the customer it was issued to. Call inside
+    ``store.transaction()``. Raises OfferRefused (409) naming the limit, OtherCustomersCode (409).
     """
-    existing = store.code_for(ticket_id, snippet_key)
+    keys = customer_keys(customer, subaddressing=subaddressing)
+    if not keys:
+        raise Unprocessable("To issue an offer code the ticket needs customer.email or customer.id: "
+                            "limits are counted per customer.",
+                            errors={"ticket": {"customer": ["email or id is required for this offer"]}})
+    existing = store.code_for(ticket_id, snippet_key, helpdesk=helpdesk, brand=brand)
     if existing:
+        if not set(keys) & set(store.code_customers(existing["id"])):
+            raise OtherCustomersCode(
+                f"Ticket {ticket_id!r} already has a code for {snippet_key!r}, issued to another "
+                "customer; this ticket's customer does not match it, so no code is returned. Check the "
+                "ticket id and customer (or the helpdesk and brand it comes from).")
         return existing
     offer = store.get_offer(offer_key)
     if offer is None:
         raise Unprocessable(f"This reply carries the offer {offer_key!r}, which does not exist; "
                             "a manager must import it (flask --app server offers import).")
-    who = customer_key(customer)
-    if who is None:
-        raise Unprocessable(f"To issue a '{offer['label']}' code the ticket needs customer.email or "
-                            "customer.id: limits are counted per customer.",
-                            errors={"ticket": {"customer": ["email or id is required for this offer"]}})
+    who = keys[0]
     now = now or datetime.now(timezone.utc)
     limit = offer["per_customer"]
     window_start = now - timedelta(days=limit["window_days"])
-    theirs = store.codes_since(offer_key, since=_at(window_start), customer=who)
+    theirs = store.codes_since(offer_key, since=_at(window_start), customer=keys)
     if len(theirs) >= limit["max"]:
         frees = datetime.fromisoformat(theirs[0]["issued_at"]) + timedelta(days=limit["window_days"])
         raise OfferRefused(
@@ -103,7 +110,8 @@ def issue_code(store: Store, *, offer_key: str, ticket_id: str, snippet_key: str
             raise OfferRefused(f"The pool of '{offer['label']}' codes is used up; a manager must "
                                "import more codes.", limit="pool", available_from=None)
     row = {"offer_key": offer_key, "code": code or new_code(offer["code_prefix"]), "source": source,
-           "status": status, "customer": who, "agent": agent, "ticket_id": ticket_id,
+           "status": status, "customer": who, "customer_keys": keys, "agent": agent,
+           "helpdesk": helpdesk, "brand": brand, "ticket_id": ticket_id,
            "snippet_key": snippet_key, "issued_at": _at(now),
            "expires_on": (now.date() + timedelta(days=offer["valid_days"])).isoformat()}
     row["id"] = store.insert_code(row)
@@ -142,6 +150,6 @@ def import_pool(store: Store, offer_key: str, codes: list[str]) -> dict[str, int
 
 
 def code_view(code: dict) -> dict:
-    """A code as insertions show it."""
-    return {"key": code["offer_key"], "code": code["code"], "expires_on": code["expires_on"],
-            "status": code["status"]}
+    """A code as agents see it: the code itself only once it is live (issued)."""
+    return {"key": code["offer_key"], "code": code["code"] if code["status"] == "issued" else None,
+            "expires_on": code["expires_on"], "status": code["status"]}

@@ -1,6 +1,8 @@
 """Snippet shapes: the knowledge-pack line (import/export) and the API's snippet."""
 from __future__ import annotations
 
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from server.render import ROOTS, check_template
@@ -9,6 +11,21 @@ KEY_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*(/[a-z0-9][a-z0-9_.\-]*)*$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 # Last path segments that the API uses for sub-resources (/snippets/<key>/versions).
 _RESERVED_SEGMENTS = {"versions", "verify", "restore", "learned"}
+
+class PublicField(fields.Field):
+    """Who may see a snippet in self-service: false (agents only), true, or a list of languages."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, list) and value and all(isinstance(v, str) and re.match(LANGUAGE_PATTERN, v)
+                                                     for v in value):
+            return sorted(set(value))
+        raise ValidationError("Use true, false, or a list of language codes such as [\"en\", \"it\"].")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value or False
+
 
 class TextSchema(Schema):
     """A title and body in one language."""
@@ -42,6 +59,8 @@ class SnippetContentSchema(Schema):
     when = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw()), load_default=dict)
     fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.String(validate=validate.Regexp(r"^[a-z_][a-z0-9_]*$")),
                           values=fields.Nested(FieldSpecSchema), load_default=dict)
+    public = PublicField(load_default=False, metadata={
+        "description": "Shown in self-service (the public API and help widget): true, or a list of languages."})
 
     @validates("key")
     def _key_segments(self, value: str, data_key: str) -> None:

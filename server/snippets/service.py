@@ -9,7 +9,8 @@ from server.indexing import write_snippets
 
 # The fields a version snapshot holds: everything a manager can change.
 SNAPSHOT_FIELDS = ("kind", "default_language", "texts", "tags", "policies", "offer", "when",
-                   "fields", "status", "owner", "verified_by", "verified_at", "verify_every_days")
+                   "fields", "status", "owner", "verified_by", "verified_at", "verify_every_days",
+                   "public")
 
 
 _TEXT_KEYS = {"language", "title", "body", "translations"}
@@ -37,6 +38,7 @@ def to_api(snippet: dict) -> dict:
         **{k: snippet[k] for k in ("key", "kind", "tags", "policies", "offer", "when", "fields",
                                    "status", "owner", "version", "created_at", "updated_at",
                                    "updated_by") if k in snippet},
+        "public": snippet.get("public") or False,
         "language": lang, "title": main["title"], "body": main["body"], "translations": texts,
         "verification": verification(snippet),
     }

@@ -18,12 +18,19 @@ class TicketSchema(Schema):
     """The ticket the agent has open, with what the helpdesk knows around it."""
 
     id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    # Where the ticket lives: ticket ids of two helpdesks, or two brands of one, collide.
+    helpdesk = fields.String(load_default="", validate=validate.Length(max=50), metadata={
+        "description": "The helpdesk the ticket is in (zendesk, freshdesk, ...); part of the conversation's identity."})
+    brand = fields.String(load_default="", validate=validate.Length(max=200), metadata={
+        "description": "The helpdesk account or brand (e.g. its host name); part of the conversation's identity."})
     subject = fields.String(load_default="", validate=validate.Length(max=MAX_SUBJECT))
     body = fields.String(load_default="", validate=validate.Length(max=MAX_BODY))
     language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
     customer = _context
     order = _context
     agent = _context
+    url = fields.URL(schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000),
+                     metadata={"description": "The ticket's address in the helpdesk (links back to it)."})
 
 
 class SuggestRequestSchema(Schema):
@@ -48,13 +55,16 @@ class HitSchema(Schema):
     verification_overdue = fields.Boolean(metadata={
         "description": "Overdue for verification past the grace period: agents see a flag."})
     body = fields.String(metadata={"description": "Policies: the card's text."})
-    text = fields.String(metadata={"description": "Replies: the body rendered over the ticket."})
+    text = fields.String(allow_none=True, metadata={"description": "Replies: the body rendered over the ticket (null when it can't be: see render_error)."})
+    render_error = fields.String(allow_none=True, metadata={"description": "Replies: why the template can't be rendered for this ticket (a render limit)."})
     missing = fields.List(fields.String(), metadata={"description": "Replies: placeholders without a value."})
     policies = fields.List(fields.String())
     offer = fields.String(allow_none=True)
     offer_preview = fields.Dict(allow_none=True, metadata={"description": "Replies: the offer's key, label and kind: inserting issues a code."})
     eligible = fields.Boolean(allow_none=True, metadata={"description": "Replies: true, false, or null when the ticket lacks a fact."})
     reason = fields.String(allow_none=True)
+    conditions = fields.Boolean(metadata={"description": "Replies: whether the reply has conditions at all "
+                                                         "(eligible with none means nothing to check)."})
     fields_ = fields.List(fields.Dict(), data_key="fields", attribute="fields",
                           metadata={"description": "Replies: fill-in fields (name, label, type, required, choices)."})
     tags = fields.List(fields.String())
@@ -68,6 +78,8 @@ class SuggestResponseSchema(Schema):
     policies = fields.List(fields.Nested(HitSchema))
     replies = fields.List(fields.Nested(HitSchema))
     took_ms = fields.Float()
+    contact = fields.Dict(allow_none=True, metadata={
+        "description": "The customer's contacts in the window (server/contacts/schemas.py ContactSummarySchema)."})
 
 
 class SearchQuerySchema(Schema):

@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from index.searcher import Hit, SnippetSearcher
 from server.db import Store, utcnow
+from server.events import events
 from server.feedback.ranking import adjust as adjust_for_feedback
 from server.language import detect
 from server.replies import prepare, text_in
@@ -58,11 +59,11 @@ def ticket_text(ticket: dict) -> str:
     return f"{ticket.get('subject') or ''}\n{ticket.get('body') or ''}".strip()
 
 
-def ticket_context(ticket: dict, fields: dict | None = None) -> dict:
-    """The context reply templates render over."""
+def ticket_context(ticket: dict, fields: dict | None = None, labels: dict | None = None) -> dict:
+    """The context reply templates render over (``_labels``: the shop's value labels, not a template root)."""
     return {"customer": ticket.get("customer") or {}, "order": ticket.get("order") or {},
             "agent": ticket.get("agent") or {}, "fields": fields or {},
-            "ticket": {"id": ticket.get("id"), "subject": ticket.get("subject")}}
+            "ticket": {"id": ticket.get("id"), "subject": ticket.get("subject")}, "_labels": labels or {}}
 
 
 def explain(hit: Hit) -> str:
@@ -88,11 +89,28 @@ def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | No
     reply = prepare(snippet, hit.language, context)
     offer_key = snippet.get("offer")
     offer = offers.get(offer_key) if offer_key else None
-    out.update(title=reply.title, text=reply.text, missing=reply.missing, policies=snippet["policies"],
+    out.update(title=reply.title, text=reply.text, render_error=reply.error, missing=reply.missing,
+               policies=snippet["policies"], conditions=bool(snippet.get("when")),
                offer=offer_key, fields=reply.fields, eligible=reply.eligibility.eligible,
                reason=reply.eligibility.reason,
                offer_preview={"key": offer_key, "label": offer["label"], "kind": offer["kind"]} if offer else None)
     return out
+
+
+def rank(store: Store, searcher: SnippetSearcher, text: str, language: str, limit: int) -> dict[str, list[Hit]]:
+    """Policies and replies ranked for a text (cached per index state); agents and self-service share it."""
+    if not text:
+        return {"policy": [], "reply": []}
+    synonyms = store.get_synonyms()
+    key = (searcher.state_id(), language, text, limit, repr(synonyms))
+    ranking = _cache.get(key)
+    if ranking is None:
+        ranking = searcher.suggest(text, language, limit=limit, synonyms=synonyms)
+        _cache.put(key, ranking)
+    return ranking
+
+
+present = _present  # a hit as the sidebar shows it; server/desk renders favourites and search hits with it
 
 
 def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, config: dict,
@@ -106,16 +124,9 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     started = time.perf_counter()
     text = ticket_text(ticket)
     language, source = choose_language(ticket, text, config)
-    ranking = {"policy": [], "reply": []}
-    if text:
-        synonyms = store.get_synonyms()
-        key = (searcher.state_id(), language, text, limit, repr(synonyms))
-        ranking = _cache.get(key)
-        if ranking is None:
-            ranking = searcher.suggest(text, language, limit=limit, synonyms=synonyms)
-            _cache.put(key, ranking)
+    ranking = rank(store, searcher, text, language, limit)
     snippets = store.get_snippets([h.key for h in ranking["policy"] + ranking["reply"]])
-    context = ticket_context(ticket)
+    context = ticket_context(ticket, labels=store.value_labels())
     offer_keys = {snippets[h.key]["offer"] for h in ranking["reply"] if h.key in snippets} - {None}
     offers = {k: store.get_offer(k) for k in offer_keys}
     policies = [_present(h, snippets[h.key], context, offers) for h in ranking["policy"] if h.key in snippets]
@@ -126,7 +137,7 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     replies.sort(key=lambda r: r["eligible"] is False)
     shown = [["policy", h["key"], i] for i, h in enumerate(policies, 1)]
     shown += [["reply", h["key"], i] for i, h in enumerate(replies, 1)]
-    store.record_suggestion(ticket["id"], agent, language, shown, utcnow(), text[:MAX_EVENT_TEXT])
+    events().record(ticket["id"], agent, language, shown, utcnow(), text[:MAX_EVENT_TEXT])
     return {"language": language, "language_source": source, "policies": policies, "replies": replies,
             "took_ms": round((time.perf_counter() - started) * 1000, 2)}
 

@@ -281,6 +281,18 @@ def test_library_filters_by_missing_language_and_searches(manager_client, db):
     assert "reply/cancel-unshipped" in re.findall(r'<tr data-key="([^"]+)"', html)
 
 
+def test_library_unused_filter_and_usage_sort(manager_client, db):
+    db.conn.execute(
+        "INSERT INTO insertions (ticket_id, snippet_key, snippet_version, kind, language, agent, times, created_at, "
+        "last_at) VALUES ('t1', 'reply/change-address', 1, 'reply', 'en', 'ana', 3, ?, ?)",
+        ("2026-11-30T00:00:00+00:00", "2099-01-01T00:00:00+00:00"))
+    html = manager_client.get("/console/snippets?kind=reply&sort=usage").get_data(as_text=True)
+    assert re.findall(r'<tr data-key="([^"]+)"', html)[0] == "reply/change-address"
+    html = manager_client.get("/console/snippets?kind=reply&unused=30").get_data(as_text=True)
+    keys = re.findall(r'<tr data-key="([^"]+)"', html)
+    assert keys and "reply/change-address" not in keys
+
+
 def test_saving_the_editor_stores_a_new_version(manager_client, db):
     key = "reply/cancel-unshipped"
     form = editor_form(manager_client, key)
@@ -438,7 +450,7 @@ def test_pack_upload_dry_run_then_import(manager_client, db):
     data = {"pack": (io.BytesIO("\n".join(lines).encode()), "mine.jsonl")}
     r = post(manager_client, "/console/packs/check", data, page="/console/packs", content_type="multipart/form-data")
     html = r.get_data(as_text=True)
-    assert r.status_code == 422 and "mine.jsonl:2: title" in html and 'id="import"' not in html
+    assert r.status_code == 422 and "mine.jsonl, line 2: title" in html and 'id="import"' not in html
     assert db.get_snippet("reply/new-one") is None
     data = {"pack": (io.BytesIO((json.dumps(good) + "\n").encode()), "mine.jsonl")}
     r = post(manager_client, "/console/packs/check", data, page="/console/packs", content_type="multipart/form-data")

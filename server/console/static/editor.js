@@ -88,4 +88,6 @@
     e.preventDefault();
     refresh();
   });
+  // A stored snippet opens with its preview over the sample ticket already shown.
+  if (!result.querySelector('#preview-text') && form.querySelector('[name=stored_key]')) refresh();
 })();
