@@ -22,6 +22,7 @@ from server.gaps.routes import CSV_COLUMNS, csv_rows
 from server.feedback import service as feedback
 from server.gaps import service as gaps
 from server.imports import service as importer
+from server.insights import fresh_events
 
 add_nav("console.analytics", "Analytics")
 add_nav("console.content_gaps", "Content gaps")
@@ -31,6 +32,7 @@ TOP = 12  # snippets and agents drawn in a chart (the table beside it has them a
 
 def _range() -> tuple[dict, dict]:
     """The filters from the query (bad ones fall back to the defaults, with the problem shown)."""
+    fresh_events()
     args = {k: v for k, v in request.args.items() if k in ("from", "to", "language") and v}
     try:
         return range_query.load(args), {}
