@@ -51,7 +51,7 @@ def analytics():
     snippets = reports["snippets"]["rows"][:TOP]
     charts = {
         "daily": columns([(r["date"], r["insertions"]) for r in daily], label="Insertions per day"),
-        "snippets": bars([(f"{r['key']} ({r['language']})", r["inserted"], r["shown"]) for r in snippets],
+        "snippets": bars([(f"{r['title']} · {r['language']}", r["inserted"], r["shown"]) for r in snippets],
                          label="Inserted out of shown, per snippet", names=("inserted", "shown")),
         "offers": bars([(r["key"], r["issued"] + r["pending"], r["pool_total"] or r["issued"] + r["pending"])
                         for r in reports["offers"]["rows"]], label="Codes issued, per offer",
