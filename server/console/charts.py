@@ -54,8 +54,8 @@ def bars(items: list[tuple[str, float, float]], *, label: str, names: tuple[str,
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(label)}</title>',
              f'<rect class="bar total" x="{left}" y="4" width="10" height="10"/>'
              f'<text class="axis" x="{left + 14}" y="13">{escape(names[1])}</text>'
-             f'<rect class="bar" x="{left + 120}" y="4" width="10" height="10"/>'
-             f'<text class="axis" x="{left + 134}" y="13">{escape(names[0])}</text>']
+             f'<rect class="bar" x="{left + 180}" y="4" width="10" height="10"/>'
+             f'<text class="axis" x="{left + 194}" y="13">{escape(names[0])}</text>']
     for i, (name, value, total) in enumerate(items):
         y = top + i * row
         fits = label_width // 7  # characters that fit at 11px

@@ -53,9 +53,12 @@ def analytics():
         "daily": columns([(r["date"], r["insertions"]) for r in daily], label="Insertions per day"),
         "snippets": bars([(f"{r['title']} · {r['language']}", r["inserted"], r["shown"]) for r in snippets],
                          label="Inserted out of shown, per snippet", names=("inserted", "shown")),
-        "offers": bars([(r["key"], r["issued"] + r["pending"], r["pool_total"] or r["issued"] + r["pending"])
-                        for r in reports["offers"]["rows"]], label="Codes issued, per offer",
-                       names=("issued", "pool or issued")),
+        "offers": bars([(f"{r['label'] or r['key']} · {r['issued']} issued"
+                         + (f", pool {r['pool_free']}/{r['pool_total']} free" if r["pool_total"] else ""),
+                         r["busiest_agent_day"], r["per_agent_per_day"] or r["busiest_agent_day"])
+                        for r in reports["offers"]["rows"]],
+                       label="Busiest agent-day against the daily limit per agent, per offer",
+                       names=("busiest agent-day", "daily limit per agent")),
         "agents": bars([(r["agent"], r["insertions"], r["tickets_shown"]) for r in reports["agents"]["rows"][:TOP]],
                        label="Insertions out of tickets shown, per agent", names=("inserted", "tickets shown")),
     }
