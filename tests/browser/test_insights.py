@@ -76,6 +76,8 @@ def test_analytics_draws_its_charts_from_the_stored_events(tab, server):
     screenshot(tab, "insights-analytics")
     tab.locator("#snippets").scroll_into_view_if_needed()
     screenshot(tab, "insights-analytics-snippets")
+    tab.locator("#offers").scroll_into_view_if_needed()
+    screenshot(tab, "insights-analytics-offers")
 
 
 
