@@ -47,11 +47,12 @@ def list_synonyms():
 
 @bp.put("/synonyms/<language>")
 @require("manager")
-@doc(summary="Replace one language's synonym groups", body=synonyms_schema, response=synonyms_schema)
+@doc(summary="Replace one language's synonym groups", body=synonyms_schema, response=synonyms_schema,
+     path={"language": LANGUAGE_PATTERN})
 def put_synonyms(language: str):
+    data = synonyms_schema.load(json_body())
     if not re.match(LANGUAGE_PATTERN, language):
         raise Unprocessable("Use an ISO 639-1 code such as 'en' in the URL.")
-    data = synonyms_schema.load(json_body())
     groups = [[word.strip().lower() for word in group] for group in data["groups"]]
     store = get_store()
     with store.transaction():
