@@ -46,7 +46,7 @@ class SnippetContentSchema(Schema):
                                values=fields.Nested(TextSchema), load_default=dict)
     policies = fields.List(fields.String(validate=validate.Regexp(KEY_PATTERN)), load_default=list)
     offer = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
-    when = fields.Dict(keys=WHEN_PATH, values=fields.List(fields.Raw()), load_default=dict)
+    when = fields.Dict(keys=WHEN_PATH, values=fields.List(fields.Raw(allow_none=True)), load_default=dict)
     fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.String(validate=validate.Regexp(r"^[a-z_][a-z0-9_]*$")),
                           values=fields.Nested(FieldSpecSchema), load_default=dict)
 
@@ -117,7 +117,7 @@ class SnippetPatchSchema(SnippetSchema):
 
     translations = fields.Dict(keys=fields.String(validate=validate.Regexp(LANGUAGE_PATTERN)),
                                values=fields.Nested(TextPatchSchema, allow_none=True))
-    when = fields.Dict(keys=WHEN_PATH, values=fields.List(fields.Raw(), allow_none=True))
+    when = fields.Dict(keys=WHEN_PATH, values=fields.List(fields.Raw(allow_none=True), allow_none=True))
     fields_ = fields.Dict(data_key="fields", attribute="fields",
                           keys=fields.String(validate=validate.Regexp(r"^[a-z_][a-z0-9_]*$")),
                           values=fields.Nested(FieldSpecPatchSchema, allow_none=True))
