@@ -18,7 +18,12 @@ ANALYSIS_VERSION = "3"
 # Relative weights of the fields when ranking (title > tags > body), used by both the suggest
 # scorer and manual search. Tuned on ABCD dev (bench/relevance.py).
 TITLE_BOOST = 2.5
-LEARNED_BOOST = 3.0  # the tickets a snippet was used for (tuned on ABCD dev: learn half, test half)
+# The learned-tickets field no longer scores: the learner (server/learner.py) ranks by what was
+# learned. Scored at 3, a library where only some snippets had learned tickets broke: with one or
+# two tickets per reply the field's idf rewarded any snippet with learned text for generic words
+# (near-neighbour dev halves, learned: top-1 0.21 at 3, 0.56 at 0; ABCD 0.819 at 3, 0.811 at 0).
+# Its terms still count as coverage in stage two and in matched terms.
+LEARNED_BOOST = 0.0
 TAGS_BOOST = 1.0
 BODY_BOOST = 1.0
 
