@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from index.indexer import apply_changes, indexed_state, open_index
 from index.searcher import SnippetSearcher
@@ -159,3 +160,12 @@ def test_learned_text_survives_a_rebuild(demo, client, agent, runner, store):
     after = client.post("/api/v1/suggest", json={"ticket": {**ticket, "id": "T-10"}}, headers=agent).json
     assert after["policies"][0]["key"] == key and after["policies"][0]["learned_from"] == 1
     assert store_and_index_agree(demo, store)
+
+
+def test_an_index_deleted_under_a_running_app_is_rebuilt_by_the_background_indexer(demo, client, agent, store):
+    assert search_keys(client, agent, "cancel")
+    shutil.rmtree(demo.config["INDEX_DIR"])
+    assert index_health(store, demo.config["INDEX_DIR"])["state"] == "unavailable"
+    assert demo.extensions["replyassist.reindexer"].flush().mode == "rebuild"
+    assert store_and_index_agree(demo, store)
+    assert "policy/order_issue/manage_cancel" in search_keys(client, agent, "cancel order")
