@@ -10,7 +10,7 @@ from server.snippets.schemas import LANGUAGE_PATTERN
 MAX_SUBJECT = 2_000
 MAX_BODY = 200_000
 
-_context = fields.Dict(keys=fields.String(validate=validate.Length(max=100)), values=fields.Raw(),
+_context = fields.Dict(keys=fields.String(validate=validate.Length(max=100)), values=fields.Raw(allow_none=True),
                        load_default=dict)
 
 
@@ -123,10 +123,16 @@ search_query_schema = SearchQuerySchema()
 search_response_schema = SearchResponseSchema()
 
 
+BLANKS = " \t\n\r\f\v"
+
+
 class SynonymsSchema(Schema):
     """Groups of words that mean the same in one language's tickets."""
 
-    groups = fields.List(fields.List(fields.String(validate=validate.Length(min=1, max=50)),
+    # A word is stored without surrounding blanks, so one of only blanks would be "": refused.
+    # (ASCII blanks, spelled out: JSON Schema's \s and Python's differ; BLANKS is the same set.)
+    groups = fields.List(fields.List(fields.String(validate=[validate.Length(min=1, max=50), validate.Regexp(
+        r"^[ \t\n\r\f\v]*[^ \t\n\r\f\v]", error="A word needs a letter, not only spaces.")]),
                                      validate=validate.Length(min=2, max=20)),
                          required=True, validate=validate.Length(max=1000))
 
