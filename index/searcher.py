@@ -55,7 +55,9 @@ class Hit:
     score: float
     matched_terms: tuple[str, ...] = ()
     fallback: bool = False
-    learned_from: int = 0  # tickets in the query's language this snippet was used for  # True when shown in its default language for lack of a translation
+    learned_from: int = 0  # tickets in the query's language this snippet was used for
+    confidence: float = 0.0  # set by the server's final ranking (server/ranking.py)
+    learned_score: float = 0.0  # the learner's probability for this snippet, when it has one
 
 
 @dataclass(frozen=True)

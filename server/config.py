@@ -10,9 +10,10 @@ DEFAULTS = {
     # Everything the server writes lives under HOME: the SQLite file and the Whoosh index.
     "HOME": "instance",
     "DEFAULT_LANGUAGE": "en",
-    # Languages the detector chooses among. Restricting it keeps detection fast and stops
-    # short tickets ("ok thanks") being taken for an exotic language.
-    "DETECT_LANGUAGES": "en,it,id,ja,ar,es,fr,de,pt,nl",
+    # Languages the detector chooses among besides those the store has content in (comma
+    # separated). Restricting it keeps detection fast and stops short tickets ("ok thanks")
+    # being taken for a language the shop never answers in.
+    "DETECT_LANGUAGES": "",
     # Below this confidence the ticket is taken to be in DEFAULT_LANGUAGE.
     "DETECT_MIN_CONFIDENCE": 0.35,
     # A whole request body; a ticket field has its own, tighter limit in the schemas.

@@ -16,7 +16,8 @@ bp = Blueprint("insertions", __name__, url_prefix=API_PREFIX)
 @bp.post("/insertions")
 @require("agent")
 @doc(summary="Insert a reply into a ticket (issues its offer code), or mark a policy used",
-     body=insertion_request_schema, response=insertion_response_schema, status=201)
+     body=insertion_request_schema, response=insertion_response_schema, status=201, also=(200,),
+     errors=(404, 409))
 def create_insertion():
     data = insertion_request_schema.load(json_body())
     result, created = service.insert(get_store(), data, current_user()["name"], current_app.config)

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from server.api import API_PREFIX, doc, json_body, query_args
+from server.api import API_PREFIX, doc, json_body, query_args, url_part
 from server.auth import current_user, require
 from server.db import get_store
 from server.errors import Unprocessable
 from server.offers import service
-from server.offers.schemas import (code_list_query, code_page_schema, decision_schema, offer_code_schema,
-                                   offer_schema, offers_schema, pool_counts_schema, pool_import_schema)
+from server.offers.schemas import (OFFER_KEY, code_list_query, code_page_schema, decision_schema, offer_code_schema,
+                                   offer_body_schema, offer_schema, offers_schema, pool_counts_schema, pool_import_schema)
 
 bp = Blueprint("offers", __name__, url_prefix=API_PREFIX)
+url_part(bp, "offer_key", OFFER_KEY)
 
 
 @bp.get("/offers")
@@ -21,25 +22,26 @@ def list_offers():
     return offers_schema.dump(get_store().list_offers())
 
 
-@bp.get("/offers/<key>")
+@bp.get("/offers/<offer_key:key>")
 @require("agent")
 @doc(summary="Get an offer", response=offer_schema)
 def get_offer(key: str):
     return offer_schema.dump(service.get_offer(get_store(), key))
 
 
-@bp.put("/offers/<key>")
+@bp.put("/offers/<offer_key:key>")
 @require("manager")
-@doc(summary="Create or replace an offer", body=offer_schema, response=offer_schema)
+@doc(summary="Create or replace an offer (its key is the URL's)", body=offer_body_schema, response=offer_schema)
 def put_offer(key: str):
-    offer = offer_schema.load(json_body())
-    if offer["key"] != key:
+    data = json_body()
+    if isinstance(data, dict) and data.pop("key", key) != key:  # the key may be repeated, not changed
         raise Unprocessable("The offer's key must match the URL.", errors={"key": [f"expected {key!r}"]})
+    offer = {**offer_body_schema.load(data), "key": key}
     service.save_offers(get_store(), [offer])
     return offer_schema.dump(offer)
 
 
-@bp.post("/offers/<key>/pool")
+@bp.post("/offers/<offer_key:key>/pool")
 @require("manager")
 @doc(summary="Add shop-created codes to an offer's pool (each is handed out once)",
      body=pool_import_schema, response=pool_counts_schema)
@@ -64,22 +66,22 @@ def _decide(code_id: int, decision: str):
     return offer_code_schema.dump(code)
 
 
-@bp.post("/offer-codes/<int:code_id>/approve")
+@bp.post("/offer-codes/<int(max=9223372036854775807):code_id>/approve")
 @require("manager")
-@doc(summary="Approve a pending code", body=decision_schema, response=offer_code_schema)
+@doc(summary="Approve a pending code", body=decision_schema, response=offer_code_schema, errors=(409,))
 def approve_code(code_id: int):
     return _decide(code_id, "approve")
 
 
-@bp.post("/offer-codes/<int:code_id>/reject")
+@bp.post("/offer-codes/<int(max=9223372036854775807):code_id>/reject")
 @require("manager")
-@doc(summary="Reject a pending code", body=decision_schema, response=offer_code_schema)
+@doc(summary="Reject a pending code", body=decision_schema, response=offer_code_schema, errors=(409,))
 def reject_code(code_id: int):
     return _decide(code_id, "reject")
 
 
-@bp.post("/offer-codes/<int:code_id>/void")
+@bp.post("/offer-codes/<int(max=9223372036854775807):code_id>/void")
 @require("manager")
-@doc(summary="Void an issued or pending code", body=decision_schema, response=offer_code_schema)
+@doc(summary="Void an issued or pending code", body=decision_schema, response=offer_code_schema, errors=(409,))
 def void_code(code_id: int):
     return _decide(code_id, "void")

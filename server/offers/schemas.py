@@ -3,29 +3,41 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from server.inputs import SQL_INT_MAX
+
 
 class PerCustomerSchema(Schema):
     """At most ``max`` codes per customer within ``window_days``."""
 
-    max = fields.Integer(required=True, validate=validate.Range(min=1))
+    max = fields.Integer(required=True, validate=validate.Range(min=1, max=SQL_INT_MAX))
     window_days = fields.Integer(required=True, validate=validate.Range(min=1, max=3650))
+
+
+OFFER_KEY = r"[a-z0-9][a-z0-9_\-]{0,99}"
 
 
 class OfferSchema(Schema):
     """A goodwill offer and its limits."""
 
-    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9_\-]{0,99}$"))
+    key = fields.String(required=True, validate=validate.Regexp(rf"^{OFFER_KEY}$"))
     label = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(["free_shipping", "percent_off", "amount_off"]))
-    value = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    value = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=SQL_INT_MAX))
     code_prefix = fields.String(required=True, validate=validate.Regexp(r"^[A-Z0-9]{2,20}$"))
     valid_days = fields.Integer(required=True, validate=validate.Range(min=1, max=3650))
     per_customer = fields.Nested(PerCustomerSchema, required=True)
-    per_agent_per_day = fields.Integer(required=True, validate=validate.Range(min=1))
-    needs_approval_after = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    per_agent_per_day = fields.Integer(required=True, validate=validate.Range(min=1, max=SQL_INT_MAX))
+    needs_approval_after = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=SQL_INT_MAX))
+
+
+class OfferBodySchema(OfferSchema):
+    """An offer as PUT takes it: the key comes from the URL."""
+
+    key = fields.String(dump_only=True)
 
 
 offer_schema = OfferSchema()
+offer_body_schema = OfferBodySchema()
 offers_schema = OfferSchema(many=True)
 
 
@@ -57,7 +69,7 @@ class CodeListQuery(Schema):
     customer = fields.String()
     ticket_id = fields.String()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=SQL_INT_MAX))
 
 
 class CodePageSchema(Schema):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from marshmallow import ValidationError
 
+from server import inputs
 from server.db import Store
 from server.snippets.schemas import pack_line_schema
 from server.snippets.service import save_snippets, to_api, to_record
@@ -32,9 +33,17 @@ def read_packs(paths: list[str | Path], store: Store) -> PackReport:
                 if not line.strip():
                     continue
                 try:
-                    data = pack_line_schema.load(json.loads(line))
+                    raw = json.loads(line)
+                    bad = inputs.problems(raw)
+                    if bad:
+                        report.errors.append(f"{where}: " + "; ".join(f"{k}: {v}" for k, v in sorted(bad.items())))
+                        continue
+                    data = pack_line_schema.load(raw)
                 except json.JSONDecodeError as exc:
                     report.errors.append(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
+                    continue
+                except RecursionError:
+                    report.errors.append(f"{where}: nests deeper than {inputs.MAX_DEPTH} levels")
                     continue
                 except ValidationError as exc:
                     report.errors.append(f"{where}: {_flatten(exc.messages)}")
@@ -85,8 +94,6 @@ def export_pack(store: Store, path: str | Path, include_archived: bool = False) 
                 continue
             line = pack_line_schema.dump({**to_api(snippet), "verify_every_days": snippet["verify_every_days"]})
             line = {k: v for k, v in line.items() if v not in (None, [], {}) or k in ("title", "body")}
-            if line.get("public") is False:
-                del line["public"]  # the default: agents only
             for spec in (line.get("fields") or {}).values():
                 if not spec.get("choices"):
                     spec.pop("choices", None)  # the default; keeps exported packs as written

@@ -5,12 +5,27 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from server.inputs import SQL_INT_MAX
+
 from server.render import ROOTS, check_template
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*(/[a-z0-9][a-z0-9_.\-]*)*$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 # Last path segments that the API uses for sub-resources (/snippets/<key>/versions).
-_RESERVED_SEGMENTS = {"versions", "verify", "restore", "learned"}
+RESERVED_SEGMENTS = {"versions", "verify", "restore", "learned"}
+
+# A condition's fact: a dotted path under one of the template roots (order.status).
+WHEN_PATH = fields.String(validate=[validate.Length(max=200), validate.Regexp(
+    rf"^({'|'.join(ROOTS)})\.[^.]", error=f"Conditions are dotted paths under {', '.join(ROOTS)}.")])
+
+
+def _examples_field():
+    # Example questions a manager writes ("can I still cancel?"): the learner trains on them
+    # from day one, before any agent has inserted the snippet.
+    return fields.List(fields.String(validate=validate.Length(min=1, max=1_000)), load_default=list,
+                       validate=validate.Length(max=50),
+                       metadata={"description": "Customer questions this snippet answers, in this language."})
+
 
 class PublicField(fields.Field):
     """Who may see a snippet in self-service: false (agents only), true, or a list of languages."""
@@ -28,10 +43,11 @@ class PublicField(fields.Field):
 
 
 class TextSchema(Schema):
-    """A title and body in one language."""
+    """A title and body in one language, with example questions."""
 
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     body = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    examples = _examples_field()
 
 class FieldSpecSchema(Schema):
     """A fill-in field a reply declares (``{{ fields.NAME }}``)."""
@@ -50,34 +66,32 @@ class SnippetContentSchema(Schema):
     language = fields.String(required=True, validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     body = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    examples = _examples_field()
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
                        load_default=list, validate=validate.Length(max=30))
     translations = fields.Dict(keys=fields.String(validate=validate.Regexp(LANGUAGE_PATTERN)),
                                values=fields.Nested(TextSchema), load_default=dict)
     policies = fields.List(fields.String(validate=validate.Regexp(KEY_PATTERN)), load_default=list)
     offer = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
-    when = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw()), load_default=dict)
+    when = fields.Dict(keys=WHEN_PATH, values=fields.List(fields.Raw(allow_none=True)), load_default=dict)
     fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.String(validate=validate.Regexp(r"^[a-z_][a-z0-9_]*$")),
                           values=fields.Nested(FieldSpecSchema), load_default=dict)
-    public = PublicField(load_default=False, metadata={
+    # No load default: a pack line without it leaves an existing snippet's choice alone (new
+    # snippets start agents-only).
+    public = PublicField(metadata={
         "description": "Shown in self-service (the public API and help widget): true, or a list of languages."})
 
     @validates("key")
     def _key_segments(self, value: str, data_key: str) -> None:
-        if value.rsplit("/", 1)[-1] in _RESERVED_SEGMENTS:
-            raise ValidationError(f"A key may not end in one of {sorted(_RESERVED_SEGMENTS)}.")
-
-    @validates("when")
-    def _when_paths(self, value: dict, data_key: str) -> None:
-        bad = [path for path in value if path.split(".", 1)[0] not in ROOTS or "." not in path]
-        if bad:
-            raise ValidationError(f"Conditions are dotted paths under {', '.join(ROOTS)}; not {bad}.")
+        if value.rsplit("/", 1)[-1] in RESERVED_SEGMENTS:
+            raise ValidationError(f"A key may not end in one of {sorted(RESERVED_SEGMENTS)}.")
 
     @validates_schema
     def _templates(self, data: dict, **kwargs) -> None:
         problems = {}
         texts = {"": data.get("body", "")}
-        texts.update({lang: t["body"] for lang, t in (data.get("translations") or {}).items()})
+        texts.update({lang: t["body"] for lang, t in (data.get("translations") or {}).items()
+                      if t and "body" in t})  # a PATCH may remove (null) or retitle a translation
         for lang, body in texts.items():
             found = check_template(body)
             if found:
@@ -123,10 +137,38 @@ class SnippetSchema(SnippetContentSchema):
     updated_at = fields.String(dump_only=True)
     updated_by = fields.String(dump_only=True)
 
-class SnippetPatchSchema(SnippetSchema):
-    """A partial update; ``version``, when sent, must be the version being changed."""
+class FieldSpecPatchSchema(Schema):
+    """A change to one fill-in field: a member left out keeps its stored value."""
 
-    expected_version = fields.Integer(data_key="version", load_only=True)
+    label = fields.String(validate=validate.Length(min=1, max=100))
+    type = fields.String(validate=validate.OneOf(["text", "choice", "date", "money"]))
+    required = fields.Boolean()
+    choices = fields.List(fields.String(validate=validate.Length(max=100)))
+
+
+class TextPatchSchema(Schema):
+    """A change to one translation: a member left out keeps its stored value."""
+
+    title = fields.String(validate=validate.Length(min=1, max=300))
+    body = fields.String(validate=validate.Length(min=1, max=20_000))
+
+
+class SnippetPatchSchema(SnippetSchema):
+    """A partial update, as a JSON Merge Patch (RFC 7396); ``version``, when sent, must be the version being changed.
+
+    Members left out keep their value; objects (``translations``, ``when``, ``fields``) merge
+    member by member, and ``null`` removes one (``{"translations": {"fr": null}}`` removes the
+    French text); lists (``tags``, ``policies``) are replaced whole.
+    """
+
+    translations = fields.Dict(keys=fields.String(validate=validate.Regexp(LANGUAGE_PATTERN)),
+                               values=fields.Nested(TextPatchSchema, allow_none=True))
+    when = fields.Dict(keys=WHEN_PATH, values=fields.List(fields.Raw(allow_none=True), allow_none=True))
+    fields_ = fields.Dict(data_key="fields", attribute="fields",
+                          keys=fields.String(validate=validate.Regexp(r"^[a-z_][a-z0-9_]*$")),
+                          values=fields.Nested(FieldSpecPatchSchema, allow_none=True))
+
+    expected_version = fields.Integer(data_key="version", load_only=True, validate=validate.Range(min=1, max=SQL_INT_MAX))
 
 class SnippetListQuery(Schema):
     """Filters of the snippet list."""
@@ -136,7 +178,7 @@ class SnippetListQuery(Schema):
     tag = fields.String(validate=validate.Length(max=50))
     due = fields.Boolean(metadata={"description": "Only snippets due (true) or not due (false) for verification."})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=SQL_INT_MAX))
 
 class VersionSchema(Schema):
     """One entry of a snippet's history."""

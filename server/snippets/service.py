@@ -13,7 +13,7 @@ SNAPSHOT_FIELDS = ("kind", "default_language", "texts", "tags", "policies", "off
                    "public")
 
 
-_TEXT_KEYS = {"language", "title", "body", "translations"}
+_TEXT_KEYS = {"language", "title", "body", "examples", "translations"}
 # Days a snippet may stay due before agents see it flagged in the sidebar.
 VERIFY_GRACE_DAYS = 14
 
@@ -23,9 +23,10 @@ def to_record(data: dict) -> dict:
     record = {k: v for k, v in data.items() if k not in _TEXT_KEYS}
     if "language" in data:
         record["default_language"] = data["language"]
-        texts = {data["language"]: {"title": data["title"], "body": data["body"]}}
-        texts.update(data.get("translations") or {})
-        record["texts"] = texts
+        main = {"title": data["title"], "body": data["body"], "examples": data.get("examples") or []}
+        texts = {data["language"]: main, **(data.get("translations") or {})}
+        # Stored only when written, so snippets without examples keep their earlier shape.
+        record["texts"] = {lang: {k: v for k, v in t.items() if k != "examples" or v} for lang, t in texts.items()}
     return record
 
 
@@ -39,7 +40,8 @@ def to_api(snippet: dict) -> dict:
                                    "status", "owner", "version", "created_at", "updated_at",
                                    "updated_by") if k in snippet},
         "public": snippet.get("public") or False,
-        "language": lang, "title": main["title"], "body": main["body"], "translations": texts,
+        "language": lang, "title": main["title"], "body": main["body"], "examples": main.get("examples", []),
+        "translations": texts,
         "verification": verification(snippet),
     }
 
@@ -136,9 +138,36 @@ def create_snippet(store: Store, data: dict, actor: str) -> dict:
     return get_snippet(store, data["key"])
 
 
+def merge_patch(target: object, patch: object) -> object:
+    """``patch`` applied to ``target`` as JSON Merge Patch (RFC 7396): objects merge, null removes."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for name, value in patch.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = merge_patch(merged.get(name), value)
+    return merged
+
+
+_MERGED = ("translations", "when", "fields")  # objects a PATCH merges into the stored ones
+
+
 def update_snippet(store: Store, key: str, changes: dict, actor: str) -> dict:
-    """Apply a partial change; Conflict if the caller edited an older version."""
+    """Apply a partial change (JSON Merge Patch); Conflict if the caller edited an older version."""
     current = get_snippet(store, key)
+    stored = to_api(current)
+    changes = {**changes, **{name: merge_patch(stored[name], changes[name]) for name in _MERGED if name in changes}}
+    incomplete = sorted(lang for lang, text in changes.get("translations", {}).items()
+                        if not (text.get("title") and text.get("body")))
+    if incomplete:
+        raise Unprocessable("A new translation needs both a title and a body.",
+                            errors={"translations": {lang: ["Send both title and body."] for lang in incomplete}})
+    unlabelled = sorted(name for name, spec in changes.get("fields", {}).items() if not spec.get("label"))
+    if unlabelled:
+        raise Unprocessable("A new field needs a label.",
+                            errors={"fields": {name: ["Send a label."] for name in unlabelled}})
     expected = changes.pop("expected_version", None)
     if expected is not None and expected != current["version"]:
         raise Conflict(f"Snippet {key!r} is at version {current['version']}, not {expected}: "
@@ -149,7 +178,7 @@ def update_snippet(store: Store, key: str, changes: dict, actor: str) -> dict:
                             errors={"key": ["Keys are stable; this one is " + repr(key) + "."]})
     record = {k: v for k, v in changes.items() if k not in _TEXT_KEYS}
     if _TEXT_KEYS & changes.keys():
-        merged = {**to_api(current), **changes}
+        merged = {**stored, **changes}
         # The schema checks this only when both fields are sent; a partial change can still
         # name the default language among translations, which would overwrite its text.
         if merged["language"] in merged["translations"]:

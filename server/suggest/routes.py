@@ -13,7 +13,7 @@ from server.suggest import service
 from server.contacts import service as contacts
 from server.snippets.schemas import LANGUAGE_PATTERN
 from server.errors import Unprocessable
-from server.suggest.schemas import (search_query_schema, search_response_schema,
+from server.suggest.schemas import (BLANKS, search_query_schema, search_response_schema,
                                     suggest_request_schema, suggest_response_schema, synonyms_schema)
 
 bp = Blueprint("suggest", __name__, url_prefix=API_PREFIX)
@@ -26,7 +26,7 @@ bp = Blueprint("suggest", __name__, url_prefix=API_PREFIX)
 def suggest():
     data = suggest_request_schema.load(json_body())
     result = service.suggest(get_store(), searcher(), data["ticket"], data["limit"], current_app.config,
-                             current_user()["name"])
+                             current_user()["name"], learner=current_app.extensions.get("replyassist.learner"))
     result["contact"] = contacts.note_and_summarise(get_store(), data["ticket"], current_user()["name"],
                                                     current_app.config)
     return suggest_response_schema.dump(result)
@@ -50,12 +50,13 @@ def list_synonyms():
 
 @bp.put("/synonyms/<language>")
 @require("manager")
-@doc(summary="Replace one language's synonym groups", body=synonyms_schema, response=synonyms_schema)
+@doc(summary="Replace one language's synonym groups", body=synonyms_schema, response=synonyms_schema,
+     path={"language": LANGUAGE_PATTERN})
 def put_synonyms(language: str):
+    data = synonyms_schema.load(json_body())
     if not re.match(LANGUAGE_PATTERN, language):
         raise Unprocessable("Use an ISO 639-1 code such as 'en' in the URL.")
-    data = synonyms_schema.load(json_body())
-    groups = [[word.strip().lower() for word in group] for group in data["groups"]]
+    groups = [[word.strip(BLANKS).lower() for word in group] for group in data["groups"]]
     store = get_store()
     with store.transaction():
         store.set_synonyms(language, groups, current_user()["name"])

@@ -10,7 +10,7 @@ from server.snippets.schemas import LANGUAGE_PATTERN
 MAX_SUBJECT = 2_000
 MAX_BODY = 200_000
 
-_context = fields.Dict(keys=fields.String(validate=validate.Length(max=100)), values=fields.Raw(),
+_context = fields.Dict(keys=fields.String(validate=validate.Length(max=100)), values=fields.Raw(allow_none=True),
                        load_default=dict)
 
 
@@ -52,6 +52,9 @@ class HitSchema(Schema):
     matched_terms = fields.List(fields.String(), metadata={"description": "Analysed ticket terms the snippet contains."})
     learned_from = fields.Integer(metadata={"description": "Earlier tickets in this language the snippet was used for."})
     why = fields.String(metadata={"description": "Why it ranked, in one line."})
+    confidence = fields.Float(metadata={"description": "Calibrated probability (0-1) that this is the right snippet."})
+    confidence_label = fields.String(metadata={"description": "The confidence in words: likely, possible or unlikely."})
+    learned_score = fields.Float(metadata={"description": "The learner's probability for this snippet (0 if nothing learned)."})
     verification_overdue = fields.Boolean(metadata={
         "description": "Overdue for verification past the grace period: agents see a flag."})
     body = fields.String(metadata={"description": "Policies: the card's text."})
@@ -77,6 +80,7 @@ class SuggestResponseSchema(Schema):
     language_source = fields.String(metadata={"description": "client, detected or default"})
     policies = fields.List(fields.Nested(HitSchema))
     replies = fields.List(fields.Nested(HitSchema))
+    confident = fields.Boolean(metadata={"description": "False when no reply (or, without replies, no policy) is more than an unlikely guess."})
     took_ms = fields.Float()
     contact = fields.Dict(allow_none=True, metadata={
         "description": "The customer's contacts in the window (server/contacts/schemas.py ContactSummarySchema)."})
@@ -119,10 +123,16 @@ search_query_schema = SearchQuerySchema()
 search_response_schema = SearchResponseSchema()
 
 
+BLANKS = " \t\n\r\f\v"
+
+
 class SynonymsSchema(Schema):
     """Groups of words that mean the same in one language's tickets."""
 
-    groups = fields.List(fields.List(fields.String(validate=validate.Length(min=1, max=50)),
+    # A word is stored without surrounding blanks, so one of only blanks would be "": refused.
+    # (ASCII blanks, spelled out: JSON Schema's \s and Python's differ; BLANKS is the same set.)
+    groups = fields.List(fields.List(fields.String(validate=[validate.Length(min=1, max=50), validate.Regexp(
+        r"^[ \t\n\r\f\v]*[^ \t\n\r\f\v]", error="A word needs a letter, not only spaces.")]),
                                      validate=validate.Length(min=2, max=20)),
                          required=True, validate=validate.Length(max=1000))
 

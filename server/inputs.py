@@ -1,0 +1,55 @@
+"""Checks every JSON input gets before any schema or service sees it: depth and valid Unicode.
+
+JSON may spell lone surrogates (``"\\ud800"``), which Python decodes into strings that no UTF-8
+encoder (SQLite, the JSON response, a log line) accepts; and it may nest deeper than any code
+walking it recursively can follow. Both are refused here, naming where, so nothing downstream
+fails half-way through a write.
+"""
+from __future__ import annotations
+
+import re
+
+# The largest integer SQLite stores; bigger numbers in a query or body are a 422, not an overflow.
+SQL_INT_MAX = 2**63 - 1
+MAX_DEPTH = 32  # a ticket's customer/order facts are a few levels deep; nothing needs more
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def problems(data: object, max_depth: int = MAX_DEPTH) -> dict[str, str]:
+    """Where ``data`` breaks the rules, as {dotted.path: message}; empty when it is fine."""
+    found: dict[str, str] = {}
+    stack: list[tuple[object, str, int]] = [(data, "", 0)]
+    while stack:  # iterative: the input may be deeper than Python's recursion limit
+        value, path, depth = stack.pop()
+        if depth > max_depth:
+            found[path or "body"] = f"Nested more than {max_depth} levels deep."
+            continue
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                found[path or "body"] = ("Contains a lone UTF-16 surrogate (such as \\ud800), which is not "
+                                         "a character; send valid Unicode text.")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else str(key)
+                if _SURROGATE.search(str(key)):
+                    found[path or "body"] = "A key contains a lone UTF-16 surrogate; send valid Unicode text."
+                    continue
+                stack.append((item, where, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}.{i}" if path else str(i), depth + 1) for i, item in enumerate(value))
+    return found
+
+
+def nested(flat: dict[str, str]) -> dict:
+    """{"a.b": msg} as {"a": {"b": [msg]}}, the shape of marshmallow's ``errors``."""
+    out: dict = {}
+    for path, message in sorted(flat.items()):
+        *parents, leaf = path.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[leaf] = [message]
+    return out
