@@ -89,6 +89,8 @@ def train(texts: list[str], labels: list[str], lang: str) -> tuple[FeatureUnion,
     clf = LinearSVC(C=C)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # an unconverged fit still ranks
+        # "more classes than half the samples": normal with one or two tickets per snippet
+        warnings.filterwarnings("ignore", message="The number of unique classes", category=UserWarning)
         clf.fit(x, labels)
     return features, clf
 
