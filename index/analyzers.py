@@ -461,7 +461,7 @@ def analyzer_for(lang: str) -> Analyzer:
     return _fused(field_language(lang))
 
 
-def _text_step(item: Filter) -> Callable[[str], str | None]:
+def _text_step(item: Filter) -> Callable[[str], str | None] | None:
     """One filter of a chain as a function on a token's text (None: the token is dropped)."""
     if isinstance(item, LowercaseFilter):
         return str.lower
@@ -484,7 +484,7 @@ def _text_step(item: Filter) -> Callable[[str], str | None]:
         return lambda text: _stem_function(item.algorithm)(text)
     if isinstance(item, IndonesianStemFilter):
         return IndonesianStemFilter.stem
-    raise TypeError(f"no fast path for {item!r}")
+    return None  # a filter without a fast form: the whole analyzer keeps to the chain
 
 
 _UNSEEN = object()
@@ -502,7 +502,8 @@ class FusedAnalyzer(CompositeAnalyzer):
 
     def __call__(self, value, no_morph=False, **kwargs):
         if (no_morph or kwargs.get("chars") or kwargs.get("positions") or kwargs.get("keeporiginal")
-                or not kwargs.get("removestops", True) or not kwargs.get("tokenize", True)):
+                or not kwargs.get("removestops", True) or not kwargs.get("tokenize", True)
+                or None in self._text_steps()):
             return super().__call__(value, no_morph=no_morph, **kwargs)
         return self._fast(value, kwargs.get("mode", ""))
 
@@ -527,11 +528,15 @@ class FusedAnalyzer(CompositeAnalyzer):
                 t.text = term
                 yield t
 
-    def _term(self, word: str) -> str | None:
-        """The term one word becomes (None: dropped), exactly as the chain would make it."""
+    def _text_steps(self) -> list:
         steps = self.__dict__.get("_steps")
         if steps is None:  # built on first use: the pickled state stays the plain chain
             steps = self.__dict__["_steps"] = [_text_step(item) for item in self.items[1:]]
+        return steps
+
+    def _term(self, word: str) -> str | None:
+        """The term one word becomes (None: dropped), exactly as the chain would make it."""
+        steps = self._text_steps()
         text = word if word.isascii() else _fold(word, _rules(self.items[0].lang)[1])
         if not text or len(text) > MAX_TOKEN_LENGTH:
             return None

@@ -43,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from server import insights  # analytics, content gaps, feedback, helpdesk imports (issue 11)
     insights.init_app(app)
     cli.init_app(app)
-    if not app.config.get("TESTING"):
+    if not app.config.get("TESTING") and app.config.get("WARM_UP", True):
         # So the first ticket of the day isn't the one that waits for the models to load.
         language.warm_up(language.candidates(["en", "it", "id", "ja", "ar"], app.config["DETECT_LANGUAGES"]))
     demo.init_app(app)  # the demo helpdesk, only when DEMO is on

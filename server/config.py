@@ -35,6 +35,9 @@ DEFAULTS = {
     "READY_MAX_LAG": 5.0,
     # Processes that build the index in `index rebuild` (0: one per core, at most 4).
     "INDEX_BUILD_PROCS": 0,
+    # Load the language models in the background at start (off: on the first detection, which
+    # saves a CLI command or a test's short-lived process ~2 s of CPU).
+    "WARM_UP": True,
     # Serve /demo pages (the demo helpdesk). On under `make run`, off by default.
     "DEMO": False,
     # Per-customer offer limits: "strip" counts maria+x@ as maria@ (sub-addressing), "keep"
@@ -53,7 +56,7 @@ ENV_PREFIX = "REPLYASSIST_"
 _FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB", "EVENTS_PAUSE"}
 _INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "CONSOLE_IDLE_MINUTES", "PUBLIC_MAX_AGE",
          "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT"}
-_BOOLS = {"DEMO", "TESTING"}
+_BOOLS = {"DEMO", "TESTING", "WARM_UP"}
 
 
 def _coerce(name: str, value: str) -> object:

@@ -194,6 +194,8 @@ class Reindexer:
         while True:
             woken = self._wake.wait(self.PERIOD if self.watch else None)
             self._wake.clear()
+            if not Path(self.database).exists():  # the home went away (a test's tmp dir): stop
+                return
             try:
                 if woken:
                     time.sleep(self.PAUSE)

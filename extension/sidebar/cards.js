@@ -295,8 +295,8 @@ export class ReplyCard {
       if (value) text = text.split(`[[fields.${name}]]`).join(value);
     }
     fill(this.preview, withGaps(text).map((part) => (typeof part === 'string' && this.highlight.length ? marked(part, this.highlight) : part)));
-    // Clamped at about six lines: only a short reply needs no "Show all".
-    if (this.more) this.more.hidden = text.split('\n').length < 5 && text.length < 140;
+    // Clamped at about four lines: only a short reply needs no "Show all".
+    if (this.more) this.more.hidden = text.split('\n').length < 4 && text.length < 110;
   }
 
   toggleText() {

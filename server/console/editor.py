@@ -86,6 +86,15 @@ def prefill_values(args) -> dict:
             "texts": {lang: {"title": args.get("title", "")[:300], "body": args.get("body", "")[:20_000]}}}
 
 
+def _mark_removals(stored_api: dict, body: dict) -> None:
+    """The form holds the whole snippet; PATCH merges (RFC 7396), so what the manager cleared
+    (a translation, a condition, a field) is sent as null to be removed."""
+    for name in ("translations", "when", "fields"):
+        for member in stored_api.get(name) or {}:
+            if member not in body[name] and not (name == "translations" and member == body["language"]):
+                body[name][member] = None
+
+
 @bp.get("/snippets/new")
 @require("manager")
 def new_snippet():
@@ -120,6 +129,8 @@ def save_snippet(key: str | None = None):
         result, sample, chosen = _preview_from_form(body)
         return _render(values, stored=stored, result=result, sample=sample, chosen=chosen)
     sample, chosen = request.form.get("sample_ticket"), request.form.get("preview_ticket", "")
+    if stored is not None:
+        _mark_removals(service.to_api(stored), body)
     try:
         schema = snippet_schema if stored is None else snippet_patch_schema
         loaded = schema.load(body if stored is None else {**body, "version": values["version"]})

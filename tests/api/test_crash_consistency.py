@@ -27,6 +27,8 @@ from tests.api.test_server_process import call
 
 pytestmark = pytest.mark.slow
 
+# Short-lived processes skip the language models' warm-up: ~2 s of CPU each, most of this file's time.
+QUICK = {"REPLYASSIST_WARM_UP": "0"}
 COUNTS = {"crashes": 0, "restarts": 0, "acknowledged_writes_checked": 0, "snippets_compared": 0}
 
 
@@ -46,7 +48,7 @@ def write_pack(path: Path, lines: list[dict]) -> Path:
 
 
 def run_cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "flask"), "--app", "server", *args], cwd=ROOT, env=_env(home, env),
+    return subprocess.run([str(BIN / "flask"), "--app", "server", *args], cwd=ROOT, env=_env(home, {**QUICK, **(env or {})}),
                           capture_output=True, text=True, timeout=300)
 
 
@@ -79,10 +81,10 @@ def assert_agree(home: Path) -> dict:
 def base_home(tmp_path_factory) -> Path:
     """A home with pack A imported (an acknowledged import: exit code 0) and two users' tokens."""
     home = tmp_path_factory.mktemp("base")
-    flask_cli(home, "pack", "import", str(write_pack(home / "a.jsonl", PACK_A)))
+    flask_cli(home, "pack", "import", str(write_pack(home / "a.jsonl", PACK_A)), env=QUICK)
     write_pack(home / "b.jsonl", PACK_B)
     for name, role in (("mia", "manager"), ("ana", "agent")):
-        token = flask_cli(home, "users", "create", name, "--role", role).strip().splitlines()[-1]
+        token = flask_cli(home, "users", "create", name, "--role", role, env=QUICK).strip().splitlines()[-1]
         (home / f"{role}.token").write_text(token)
     return home
 
@@ -154,7 +156,7 @@ def test_killed_servers_lose_nothing_they_acknowledged(base_home, tmp_path):
     acknowledged: list[str] = []
 
     # 1. The third write dies between the store commit and the index commit.
-    server = ServerProcess(home, env={"REPLYASSIST_CRASH_AT": "store-committed:3"}).start()
+    server = ServerProcess(home, env={**QUICK, "REPLYASSIST_CRASH_AT": "store-committed:3"}).start()
     for i in range(3):
         r = create(f"{server.url}/api/v1", manager, i)
         if r is not None and r.status == 201:
@@ -166,7 +168,7 @@ def test_killed_servers_lose_nothing_they_acknowledged(base_home, tmp_path):
 
     # 2. Restarted: start-up catches up; then the background indexer dies before committing
     #    the learned text of an insertion that was already answered 201.
-    server = ServerProcess(home, env={"REPLYASSIST_CRASH_AT": "index-before-commit:2"}).start()
+    server = ServerProcess(home, env={**QUICK, "REPLYASSIST_CRASH_AT": "index-before-commit:2"}).start()
     COUNTS["restarts"] += 1
     ticket = {"id": "T-77", "body": "Which sierra1 procedure applies to my zeppelin order?"}
     r = call(f"{server.url}/api/v1", "POST", "/insertions", token=agent,
@@ -178,7 +180,7 @@ def test_killed_servers_lose_nothing_they_acknowledged(base_home, tmp_path):
     COUNTS["crashes"] += 1
 
     # 3. Restarted cleanly: everything acknowledged is there, in the store and in the index.
-    with ServerProcess(home) as server:
+    with ServerProcess(home, env=QUICK) as server:
         COUNTS["restarts"] += 1
         base = f"{server.url}/api/v1"
         for key in acknowledged:
@@ -208,12 +210,12 @@ def test_killed_servers_lose_nothing_they_acknowledged(base_home, tmp_path):
 def test_agents_keep_working_while_a_rebuild_runs(base_home, tmp_path):
     home = copy_home(base_home, tmp_path)
     manager, agent = tokens(home)
-    with ServerProcess(home) as server:
+    with ServerProcess(home, env=QUICK) as server:
         base = f"{server.url}/api/v1"
         rebuild = subprocess.Popen(
             [str(BIN / "flask"), "--app", "server", "index", "rebuild"], cwd=ROOT, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,
-            env=_env(home, {"REPLYASSIST_PAUSE_AT": "rebuild-built", "REPLYASSIST_PAUSE_DIR": str(home)}))
+            env=_env(home, {**QUICK, "REPLYASSIST_PAUSE_AT": "rebuild-built", "REPLYASSIST_PAUSE_DIR": str(home)}))
         flag = home / "rebuild-built.paused"
         try:
             wait_until(flag.exists, timeout=120)

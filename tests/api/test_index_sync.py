@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from index.indexer import apply_changes, indexed_state, open_index
 from index.searcher import SnippetSearcher
@@ -121,12 +122,14 @@ def test_health_reports_the_last_rebuild(demo, runner, client, store):
     result = runner.invoke(args=["index", "rebuild"])
     assert result.exit_code == 0, result.output
     last = client.get("/api/v1/health").json["index"]["last_rebuild"]
-    assert last["documents"] == 125 and last["snippets"] == 69 and last["procs"] == 1
+    documents = sum(len(s["texts"]) for s in store.iter_snippets("published"))
+    assert last["documents"] == documents and last["snippets"] == store.count_snippets()
+    assert last["procs"] == 1  # a small store: one process
     assert last["snapshot_seq"] == store.index_head()[0] and last["seconds"] >= 0
     assert last["finished_at"] >= last["started_at"]
     assert client.get("/api/v1/health").json["index"]["rebuild_running"] is None
     status = json.loads(runner.invoke(args=["index", "status"]).output)
-    assert status["state"] == "in_step" and status["last_rebuild"]["documents"] == 125
+    assert status["state"] == "in_step" and status["last_rebuild"]["documents"] == documents
 
 
 def test_a_rebuild_in_several_processes_ranks_like_the_index_it_replaces(demo, runner, store):
@@ -159,3 +162,12 @@ def test_learned_text_survives_a_rebuild(demo, client, agent, runner, store):
     after = client.post("/api/v1/suggest", json={"ticket": {**ticket, "id": "T-10"}}, headers=agent).json
     assert after["policies"][0]["key"] == key and after["policies"][0]["learned_from"] == 1
     assert store_and_index_agree(demo, store)
+
+
+def test_an_index_deleted_under_a_running_app_is_rebuilt_by_the_background_indexer(demo, client, agent, store):
+    assert search_keys(client, agent, "cancel")
+    shutil.rmtree(demo.config["INDEX_DIR"])
+    assert index_health(store, demo.config["INDEX_DIR"])["state"] == "unavailable"
+    assert demo.extensions["replyassist.reindexer"].flush().mode == "rebuild"
+    assert store_and_index_agree(demo, store)
+    assert "policy/order_issue/manage_cancel" in search_keys(client, agent, "cancel order")

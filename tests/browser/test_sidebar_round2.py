@@ -130,19 +130,18 @@ def test_the_panel_resizes_docks_left_and_remembers(tab, server):
 
 
 def test_the_agent_can_override_the_detected_language(tab, server):
-    sidebar = open_ticket(tab, server, 1, "1001")
+    sidebar = open_ticket(tab, server, 5, "1005")
     assert sidebar.get_attribute("data-language") == "en"
     sidebar.locator("select.lang-select").select_option("it")
-    wait_for_sidebar(tab, "ready", "1001")
     tab.wait_for_selector(f'{SIDEBAR}[data-language="it"][data-state="ready"]', state="attached")
+    assert sidebar.locator("select.lang-select").input_value() == "it"
     card = reply_card(tab, "reply/change-address")
     assert card.get_attribute("lang") == "it"
-    assert sidebar.locator("select.lang-select").input_value() == "it"
     card.locator('input[name="new_address"]').fill("Via Roma 1, Milano")
     card.locator("button.insert").click()
     wait_for_card(tab, "reply/change-address", "inserted")
-    assert composer(tab).input_value().startswith("Ciao Maria")
-    assert server.insertion("1001", "reply/change-address")["language"] == "it"
+    assert composer(tab).input_value().startswith("Ciao Priya")
+    assert server.insertion("1005", "reply/change-address")["language"] == "it"
     sidebar.locator("select.lang-select").select_option("")  # back to the detected one
     tab.wait_for_selector(f'{SIDEBAR}[data-language="en"][data-state="ready"]', state="attached")
 
@@ -180,9 +179,11 @@ def test_conditions_met_is_told_apart_from_no_conditions_and_from_relevance(tab,
     cards = sidebar.locator("section.replies article.reply")
     labels = [cards.nth(i).locator(".badges .badge").first.inner_text() for i in range(cards.count())]
     assert "No conditions" in labels, labels
-    levels = [cards.nth(i).locator(".match").get_attribute("data-level") for i in range(cards.count())]
-    assert levels[0] == "3" and all(level in {"1", "2", "3"} for level in levels)
-    assert "match" in cards.nth(0).locator(".match").inner_text().lower()
+    # Relevance is its own signal beside the conditions: bars and a word on every card.
+    for i in range(cards.count()):
+        match = cards.nth(i).locator(".badges .match")
+        assert match.get_attribute("data-level") in {"1", "2", "3"}
+        assert re.search(r"match|guess", match.inner_text(), re.I)
 
 
 def test_favourites_and_recent_replies_follow_the_agent(tab, server):

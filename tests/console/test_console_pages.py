@@ -321,6 +321,18 @@ def test_the_editor_marks_a_snippet_public(manager_client, db):
     assert db.get_snippet(key)["public"] is False
 
 
+def test_clearing_a_translation_condition_or_field_removes_it(manager_client, db):
+    key = "reply/change-address"
+    form = editor_form(manager_client, key)
+    form.update(title_it="", body_it="", action="save")
+    for name in [k for k in form if k.startswith(("when_path_", "when_values_"))]:
+        form[name] = ""
+    r = manager_client.post(f"/console/snippets/edit/{key}", data=form)
+    assert r.status_code == 302, r.get_data(as_text=True)[-1500:]
+    stored = db.get_snippet(key)
+    assert "it" not in stored["texts"] and stored["when"] == {} and "en" in stored["texts"]
+
+
 def test_a_second_editors_save_is_refused_with_a_diff(manager_client, db, demo):
     key = "reply/cancel-unshipped"
     mine = editor_form(manager_client, key)
