@@ -21,6 +21,7 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/flask --app server demo
 	@echo "Reply Assist on http://$(HOST):$(PORT)/api/v1/health (Ctrl-C stops it)"
+	@echo "Managers' console: http://$(HOST):$(PORT)/console/login (demo-manager, password above)"
 	REPLYASSIST_DEMO=1 $(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call server:create_app
 
 # The browser tests drive Debian's chromium (Playwright never downloads a browser here).

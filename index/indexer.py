@@ -1,24 +1,46 @@
 """Opening, creating, updating and rebuilding the index on disk.
 
 The index is derived data: SQLite is the store of record, so anything here can be rebuilt.
-One writer at a time (Whoosh's lock); writers wait for it rather than fail.
+One writer at a time (Whoosh's lock); writers wait for it rather than fail. Every commit also
+rewrites one state document naming the store write (seq, token) the index reflects, and every
+document carries the token of its snippet's last change, so the caller can tell whether the
+index agrees with the store and diff the two when it does not.
+
+Rebuilds happen aside: several processes each write a segment into a directory of their own,
+the segments are put together into a staging index, and the live index switches to them with
+one new table of contents (Whoosh's own atomic commit), so readers never see a half-built index.
 """
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
-from whoosh.index import FileIndex
-from whoosh.writing import CLEAR, LockError
+from whoosh.index import TOC, FileIndex, clean_files
+from whoosh.reading import SegmentReader
+from whoosh.util.filelock import try_for
+from whoosh.writing import LockError
 
+from index import faults
 from index.errors import IndexBusy, IndexUnavailable
-from index.schema import ANALYSIS_VERSION, STATE_DOC_ID, build_schema, documents_for, state_document
+from index.schema import STATE_DOC_ID, build_schema, documents_for, parse_state, state_document
 
 WRITER_TIMEOUT = 15.0  # seconds a writer waits for another to finish before giving up
 WRITER_MB = 256  # Whoosh's in-memory pool per writer; larger pools make rebuilds faster
+INDEX_NAME = "MAIN"  # Whoosh's default index name: files are _MAIN_<gen>.toc and MAIN_<id>.seg
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """The store write an index reflects: its seq and token, and the index's generation."""
+
+    seq: int
+    token: str
+    generation: int
 
 
 def open_index(path: str | Path) -> FileIndex:
@@ -49,69 +71,162 @@ def create_index(path: str | Path) -> FileIndex:
     return FileStorage(str(path)).create_index(build_schema())
 
 
-def _writer(ix: FileIndex):
+def _writer(ix: FileIndex, timeout: float = WRITER_TIMEOUT):
     try:
-        return ix.writer(timeout=WRITER_TIMEOUT, limitmb=WRITER_MB)
+        return ix.writer(timeout=timeout, limitmb=WRITER_MB)
     except LockError as exc:
         raise IndexBusy("the index stayed locked by another writer") from exc
 
 
-def indexed_version(ix: FileIndex) -> int | None:
-    """The store data version the index reflects, or None if unknown or built with older analysis."""
-    with ix.searcher() as searcher:
-        doc = searcher.document(doc_id=STATE_DOC_ID)
-    analysis, _, version = (doc or {}).get("data_version", "").rpartition(":")
-    return int(version) if doc and analysis == ANALYSIS_VERSION else None
+def _state_in(segments, storage, schema, generation: int) -> IndexState | None:
+    # The state document is rewritten by every commit, so it is almost always in the newest
+    # segment: look there first and open only as many segment readers as needed.
+    for segment in reversed(segments):
+        reader = SegmentReader(storage, schema, segment, generation=generation)
+        try:
+            if ("doc_id", STATE_DOC_ID) not in reader:
+                continue
+            for docnum in reader.postings("doc_id", STATE_DOC_ID).all_ids():
+                if not reader.is_deleted(docnum):
+                    found = parse_state(reader.stored_fields(docnum).get("data_version", ""))
+                    return IndexState(*found, generation) if found else None
+        finally:
+            reader.close()
+    return None
 
 
-def apply_changes(ix: FileIndex, snippets: Iterable[dict], data_version: int) -> None:
-    """Replace the documents of these snippets; only published ones stay searchable."""
-    apply_locked(ix, lambda: (list(snippets), data_version))
+def indexed_state(ix: FileIndex) -> IndexState | None:
+    """The store write this index reflects, or None if unknown (or built with older analysis)."""
+    toc = ix._read_toc()
+    return _state_in(toc.segments, ix.storage, toc.schema, toc.generation)
 
 
-def apply_locked(ix: FileIndex, read: Callable[[], tuple[list[dict], int] | None]) -> bool:
-    """Take the writer lock, then ask ``read`` what to write: (snippets, data version) or None.
-
-    Reading the store while holding the lock means the last writer always writes the latest
-    committed state, however writers in several processes interleave. Returns False when
-    there was nothing to write.
-    """
-    writer = _writer(ix)
+def latest_generation(path: str | Path) -> int:
+    """The index's current generation (-1 if none): a cheap way to notice another commit."""
     try:
-        found = read()
+        return TOC._latest_generation(FileStorage(str(path)), INDEX_NAME)
+    except OSError:
+        return -1
+
+
+def index_revisions(reader) -> dict[str, set[str]]:
+    """Every live document's snippet key with the change tokens its documents carry."""
+    revs: dict[str, set[str]] = {}
+    for leaf, _ in reader.leaf_readers():
+        if not leaf.has_column("rev"):
+            continue
+        column = leaf.column_reader("rev")
+        for docnum in leaf.all_doc_ids():
+            value = column[docnum]
+            if value:
+                key, _, token = value.decode().partition(" ")
+                revs.setdefault(key, set()).add(token)
+    return revs
+
+
+def _cancel(writer) -> None:
+    """Cancel a writer and delete the files its unfinished segment had opened."""
+    writer.cancel()
+    prefix = writer.newsegment.segment_id() + "."
+    for filename in writer.storage.list():
+        if filename.startswith(prefix):
+            try:
+                writer.storage.delete_file(filename)
+            except OSError:
+                pass
+
+
+def _revisions_of(writer) -> dict[str, set[str]]:
+    reader = writer.reader()
+    try:
+        return index_revisions(reader)
+    finally:
+        reader.close()
+
+
+@dataclass
+class Sync:
+    """What one synchronising commit did."""
+
+    mode: str  # "none" (already in step), "tail" (applied newer writes), "reconcile" (diffed)
+    keys: int = 0
+    seq: int = 0
+
+
+def sync_locked(ix: FileIndex, plan: Callable[[IndexState | None, Callable[[], dict]], tuple | None],
+                timeout: float = WRITER_TIMEOUT) -> Sync:
+    """Take the writer lock, then let ``plan`` decide what to write from the index's state.
+
+    ``plan(state, revisions)`` reads the store (``revisions()`` gives the index's per-key
+    tokens, for a diff) and returns ``(mode, snippets, keys, seq, token)``, or None when the
+    index is in step. Reading the store while holding the lock means the last writer always
+    writes the latest committed state, however writers in several processes interleave.
+    """
+    writer = _writer(ix, timeout)
+    try:
+        state = _state_in(writer.segments, writer.storage, writer.schema, writer.generation - 1)
+        found = plan(state, lambda: _revisions_of(writer))
         if found is None:
-            writer.cancel()
-            return False
-        snippets, data_version = found
-        writer.update_document(**state_document(data_version))
+            _cancel(writer)
+            return Sync("none", 0, state.seq if state else 0)
+        mode, snippets, keys, seq, token = found
+        writer.update_document(**state_document(seq, token))
+        for key in keys:
+            writer.delete_by_term("key", key)
         for snippet in snippets:
-            writer.delete_by_term("key", snippet["key"])
             if snippet["status"] == "published":
                 for doc in documents_for(snippet):
                     writer.add_document(**doc)
+        faults.point("index-before-commit")
     except BaseException:
-        writer.cancel()
+        _cancel(writer)
         raise
     writer.commit()
-    return True
+    faults.point("index-committed")
+    return Sync(mode, len(keys), seq)
 
 
-def rebuild(path: str | Path, snippets: Iterable[dict], data_version: int,
-            progress: Callable[[int], None] | None = None) -> int:
-    """Rebuild the whole index from ``snippets``; return how many documents it holds.
+def apply_changes(ix: FileIndex, snippets: Iterable[dict], seq: int, token: str = "") -> None:
+    """Replace the documents of these snippets and record write (seq, token) (tests and tools)."""
+    snippets = list(snippets)
+    sync_locked(ix, lambda state, revisions: ("tail", snippets, [s["key"] for s in snippets], seq, token))
 
-    An existing, readable index is rebuilt in one commit that clears the old segments, so
-    readers in other processes switch from the old contents to the new at once. A missing,
-    broken or outdated index is created anew.
+
+class _LengthsInMemory:
+    """A segment's per-document reader whose field lengths are read once per field.
+
+    Writing postings asks for the length of each posting's document (Whoosh keeps per-block
+    length bounds): once per posting, from the column file, that was a fifth of a rebuild.
     """
-    try:
-        ix = open_index(path)
-    except IndexUnavailable:
-        ix = create_index(path)
+
+    def __init__(self, reader) -> None:
+        self._reader, self._lengths = reader, {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0):
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            lengths = self._lengths[fieldname] = [
+                self._reader.doc_field_length(n, fieldname, default) for n in range(self._reader.doc_count_all())]
+        return lengths[docnum]
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+def build_segment(path: str | Path, snippets: Iterable[dict], state: tuple[int, str] | None = None,
+                  progress: Callable[[int], None] | None = None) -> int:
+    """Write ``snippets`` into a new index at ``path`` as one segment; return its document count.
+
+    One of these runs in each build process; :func:`assemble` then joins their segments.
+    """
+    ix = create_index(path)
     writer = _writer(ix)
+    plain = writer.per_document_reader
+    writer.per_document_reader = lambda: _LengthsInMemory(plain())
     count = 0
     try:
-        writer.add_document(**state_document(data_version))
+        if state is not None:
+            writer.add_document(**state_document(*state))
         for snippet in snippets:
             if snippet["status"] == "published":
                 for doc in documents_for(snippet):
@@ -122,5 +237,57 @@ def rebuild(path: str | Path, snippets: Iterable[dict], data_version: int,
     except BaseException:
         writer.cancel()
         raise
-    writer.commit(mergetype=CLEAR)
+    writer.commit(merge=False)
     return count
+
+
+def _move_segments(source: FileIndex, target: Path) -> list:
+    """Move the files of ``source``'s segments into ``target``; the segments moved."""
+    segments = source._read_toc().segments
+    names = {s.segment_id() for s in segments}
+    pattern = TOC._segment_pattern(INDEX_NAME)
+    for filename in os.listdir(source.storage.folder):
+        match = pattern.match(filename)
+        if match and match.group(1) in names:
+            os.replace(Path(source.storage.folder) / filename, target / filename)
+    return segments
+
+
+def assemble(path: str | Path, parts: list[str | Path]) -> FileIndex:
+    """Join the segments of the indexes in ``parts`` into one new index at ``path`` (no merging)."""
+    ix = create_index(path)
+    segments = []
+    for part in parts:
+        segments += _move_segments(open_index(part), Path(path))
+        shutil.rmtree(part, ignore_errors=True)
+    TOC(build_schema(), segments, 1).write(ix.storage, INDEX_NAME)
+    return FileStorage(str(path)).open_index()
+
+
+def swap_in(live: str | Path, staging: FileIndex, before: Callable[[], None] | None = None,
+            timeout: float = WRITER_TIMEOUT) -> int:
+    """Make ``staging``'s contents the live index in one commit; return the new generation.
+
+    Holds the live index's writer lock while ``before()`` runs (the last catch-up on the
+    staging index) and while the files move, so no other writer commits in between. Readers
+    switch at the new table of contents, as after any commit; the old files go with it.
+    """
+    live = Path(live)
+    try:
+        ix = open_index(live)
+    except IndexUnavailable:
+        ix = create_index(live)
+    lock = ix.lock("WRITELOCK")
+    if not try_for(lock.acquire, timeout=timeout, delay=0.1):
+        raise IndexBusy("the index stayed locked by another writer")
+    try:
+        if before:
+            before()
+        segments = _move_segments(staging, live)
+        generation = TOC._latest_generation(ix.storage, INDEX_NAME) + 1
+        faults.point("swap-files-moved")
+        TOC(build_schema(), segments, generation).write(ix.storage, INDEX_NAME)
+        clean_files(ix.storage, INDEX_NAME, generation, segments)
+    finally:
+        lock.release()
+    return generation

@@ -6,7 +6,7 @@ without dedicated analysis share the generic ``xx`` field set.
 """
 from __future__ import annotations
 
-from whoosh.fields import ID, KEYWORD, TEXT, Schema
+from whoosh.fields import COLUMN, ID, KEYWORD, TEXT, Schema
 
 from index.analyzers import SUPPORTED_LANGUAGES, analyzer_for, field_language
 
@@ -53,28 +53,42 @@ def build_schema() -> Schema:
         "tags": KEYWORD(stored=True, commas=True, lowercase=True),  # exact, for the tag filter
         # The same tags as words (English analysis: tags are labels written in English), so a
         # ticket saying "cancelled" meets the tag "cancellation".
-        "tag_terms": TEXT(analyzer=analyzer_for("en")),
+        "tag_terms": TEXT(analyzer=analyzer_for("en"), phrase=False),
         "policies": KEYWORD(stored=True, commas=True),
-        # Only on the one state document: the store's data version the index reflects.
+        # Only on the one state document: "<analysis>:<seq>:<token>", the last store write the
+        # index reflects (see server/indexing.py).
         "data_version": ID(stored=True),
+        # "<key> <token>": the store write that last changed this snippet, as a column (cheap to
+        # read for every document at once), so a reconcile can diff the index against the store.
+        "rev": COLUMN(),
         # "en:12,it:3": how many learned tickets of each language the snippet has.
         "learned_counts": ID(stored=True),
     }
     for lang in FIELD_LANGUAGES:
         analyzer = analyzer_for("generic" if lang == "xx" else lang)
-        fields[f"title_{lang}"] = TEXT(analyzer=analyzer, stored=True)
-        fields[f"body_{lang}"] = TEXT(analyzer=analyzer, stored=True)
+        # phrase=False: term frequencies without positions. Nothing queries phrases (ranking
+        # reads frequencies, highlighting re-analyses the stored text), and positions made
+        # every build write and encode a list per term and document.
+        fields[f"title_{lang}"] = TEXT(analyzer=analyzer, stored=True, phrase=False)
+        fields[f"body_{lang}"] = TEXT(analyzer=analyzer, stored=True, phrase=False)
         # Not stored: the examples live in the store, where managers see and clear them.
-        fields[f"learned_{lang}"] = TEXT(analyzer=analyzer)
+        fields[f"learned_{lang}"] = TEXT(analyzer=analyzer, phrase=False)
     return Schema(**fields)
 
 
 STATE_DOC_ID = "__state__"
 
 
-def state_document(data_version: int) -> dict:
-    """The document recording which store version the index reflects (never a search hit)."""
-    return {"doc_id": STATE_DOC_ID, "kind": "state", "data_version": f"{ANALYSIS_VERSION}:{data_version}"}
+def state_document(seq: int, token: str) -> dict:
+    """The document recording which store write the index reflects (never a search hit)."""
+    return {"doc_id": STATE_DOC_ID, "kind": "state", "data_version": f"{ANALYSIS_VERSION}:{seq}:{token}"}
+
+
+def parse_state(value: str) -> tuple[int, str] | None:
+    """The (seq, token) of a state document's value, or None if built with another analysis."""
+    analysis, _, rest = (value or "").partition(":")
+    seq, _, token = rest.partition(":")
+    return (int(seq), token) if analysis == ANALYSIS_VERSION and seq.isdigit() else None
 
 
 def documents_for(snippet: dict) -> list[dict]:
@@ -101,6 +115,7 @@ def documents_for(snippet: dict) -> list[dict]:
             title_field(lang): text["title"],
             body_field(lang): text["body"],
             "learned_counts": counts,
+            "rev": f"{snippet['key']} {snippet.get('index_token') or ''}".encode(),
             **learned_fields,
         })
     return docs

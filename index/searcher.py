@@ -13,6 +13,8 @@ another) commits, the view is replaced: ``Searcher.refresh()`` is broken in Whoo
 """
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import itertools
 import math
 import threading
@@ -26,6 +28,7 @@ from whoosh import highlight, query
 from index.analyzers import analyze
 from index.errors import IndexUnavailable
 from index.indexer import open_index
+from index.segments import SegmentCache, read_lengths, read_postings, shared_cache
 from index.schema import (BODY_BOOST, LEARNED_BOOST, TAGS_BOOST, TITLE_BOOST, body_field,
                           learned_field, title_field)
 
@@ -38,6 +41,7 @@ LINK_TO_REPLY = 0.3  # share of a policy's score the replies applying it receive
 LINKED_REPLIES = 10  # how many of the best replies lend their score to their policies
 MAX_QUERY_TERMS = 400
 SYNONYM_WEIGHT = 0.5  # a synonym of a ticket term counts half as much as the term itself  # distinct terms kept from one ticket (in order of first appearance)
+_NO_POSTINGS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
 
 @dataclass(frozen=True)
@@ -90,22 +94,40 @@ class _SegmentsFormatter(highlight.Formatter):
 
 
 class _View:
-    """Arrays derived from one opened searcher, built lazily and kept until it goes stale."""
+    """One opened searcher: segment-derived data from the shared cache, with its deletions applied.
+
+    What is derived from one segment comes from the process's :class:`SegmentCache`, so a
+    commit only costs what its new segment adds. What depends on the whole generation (the
+    live-document mask, arrays concatenated over segments, field totals) is built here,
+    lazily, and dropped with the view.
+    """
 
     _serials = itertools.count(1)
 
-    def __init__(self, ix) -> None:
+    def __init__(self, ix, index: str, cache: SegmentCache) -> None:
         self.serial = next(self._serials)
         self.searcher = ix.searcher()
         self.size = self.searcher.doc_count_all()
-        self.leaves = [(s.reader(), offset) for s, offset in self.searcher.leaf_searchers()]
+        self.leaves = [(s.reader(), offset) for s, offset in self.searcher.leaf_searchers()
+                       if s.reader().doc_count_all()]
         self.lock = threading.Lock()  # Whoosh readers share file handles: one reader at a time
+        self.cache = cache
+        self._segments = [(index, reader.segment().segment_id()) for reader, _ in self.leaves]
+        self._offsets = [offset for _, offset in self.leaves]
+        # Deletions as a mask over this generation (the segments' own cached data keeps them).
+        self.live = np.ones(self.size, dtype=bool)
+        self._deleted: list[np.ndarray] = []
+        for reader, offset in self.leaves:
+            deleted = np.fromiter(reader.segment().deleted_docs(), dtype=np.int64)
+            self._deleted.append(deleted)
+            self.live[deleted + offset] = False
         self._postings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._postings_bytes = 0
         self._lengths: dict[str, np.ndarray] = {}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
-        self._stored: dict[int, dict] = {}
         self._field_totals: dict[str, float] = {}
         self.languages = self._lexicon("language")
+        cache.retain(index, {segid for _, segid in self._segments})
 
     def close(self) -> None:
         self.searcher.close()
@@ -115,23 +137,41 @@ class _View:
             return [t.decode() if isinstance(t, bytes) else t
                     for t in self.searcher.reader().lexicon(fieldname)]
 
+    def _read(self, read, *args):
+        with self.lock:
+            return read(*args)
+
+    def _segment_postings(self, i: int, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        reader = self.leaves[i][0]
+        return self.cache.get((self._segments[i], "postings", fieldname, term),
+                              lambda: self._read(read_postings, reader, fieldname, term))
+
     def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """Document numbers (sorted) and term frequencies of one term in one field."""
+        """Document numbers (sorted) and term frequencies of one term in one field (live documents)."""
         cached = self._postings.get((fieldname, term))
         if cached is not None:
             return cached
         ids, freqs = [], []
-        with self.lock:
-            for reader, offset in self.leaves:
-                if (fieldname, term) not in reader:
-                    continue
-                m = reader.postings(fieldname, term)
-                while m.is_active():
-                    ids.append(m.id() + offset)
-                    freqs.append(m.weight())
-                    m.next()
-        result = (np.asarray(ids, dtype=np.int64), np.asarray(freqs, dtype=np.float32))
-        self._postings[(fieldname, term)] = result
+        for i, offset in enumerate(self._offsets):
+            seg_ids, seg_tf = self._segment_postings(i, fieldname, term)
+            if not len(seg_ids):
+                continue
+            if len(self._deleted[i]):
+                keep = self.live[seg_ids + offset]
+                seg_ids, seg_tf = seg_ids[keep], seg_tf[keep]
+            ids.append(seg_ids + offset if offset else seg_ids)
+            freqs.append(seg_tf)
+        if len(ids) == 1:
+            result = (ids[0], freqs[0])
+        elif ids:
+            result = (np.concatenate(ids), np.concatenate(freqs))
+        else:
+            result = _NO_POSTINGS
+        # Kept for this view's life unless it would grow past a share of the budget: a view
+        # lives until the next commit, and each query asks for its terms several times.
+        if self._postings_bytes < self.cache.budget // 4:
+            self._postings[(fieldname, term)] = result
+            self._postings_bytes += result[0].nbytes + result[1].nbytes
         return result
 
     def mask(self, fieldname: str, term: str) -> np.ndarray:
@@ -143,23 +183,19 @@ class _View:
             self._masks[(fieldname, term)] = cached
         return cached
 
-    def lengths(self, fieldname: str, ids: np.ndarray) -> np.ndarray:
-        """Field lengths (in tokens) of the given documents, read once and remembered."""
+    def _all_lengths(self, fieldname: str) -> np.ndarray:
         lengths = self._lengths.get(fieldname)
         if lengths is None:
-            lengths = self._lengths[fieldname] = np.full(self.size, -1, dtype=np.float32)
-        wanted = ids[lengths[ids] < 0]
-        if len(wanted):
-            with self.lock:
-                for docnum in wanted.tolist():
-                    lengths[docnum] = self._doc_length(int(docnum), fieldname)
-        return lengths[ids]
+            parts = [self.cache.get((self._segments[i], "lengths", fieldname),
+                                    lambda r=reader: self._read(read_lengths, r, fieldname))
+                     for i, (reader, _) in enumerate(self.leaves)]
+            lengths = np.concatenate(parts) if parts else np.zeros(self.size, dtype=np.float32)
+            self._lengths[fieldname] = lengths
+        return lengths
 
-    def _doc_length(self, docnum: int, fieldname: str) -> float:
-        for reader, offset in reversed(self.leaves):
-            if docnum >= offset:
-                return float(reader.doc_field_length(docnum - offset, fieldname) or 0)
-        return 0.0
+    def lengths(self, fieldname: str, ids: np.ndarray) -> np.ndarray:
+        """Field lengths (in tokens) of the given documents."""
+        return self._all_lengths(fieldname)[ids]
 
     def field_total(self, fieldname: str) -> float:
         """Total tokens of a field over the live documents of the index.
@@ -169,21 +205,20 @@ class _View:
         """
         total = self._field_totals.get(fieldname)
         if total is None:
-            with self.lock:
-                total = 0.0
-                for reader, _ in self.leaves:
-                    total += reader.field_length(fieldname)
-                    total -= sum(reader.doc_field_length(d, fieldname) or 0 for d in reader.deleted_docs_set)
-                self._field_totals[fieldname] = total
+            lengths = self._all_lengths(fieldname)
+            total = 0.0
+            for (reader, offset), deleted in zip(self.leaves, self._deleted):
+                total += reader.field_length(fieldname)
+                total -= float(lengths[deleted + offset].astype(np.float64).sum())
+            self._field_totals[fieldname] = total
         return total
 
     def stored(self, docnum: int) -> dict:
         """A document's stored fields."""
-        doc = self._stored.get(docnum)
-        if doc is None:
-            with self.lock:
-                doc = self._stored[docnum] = self.searcher.stored_fields(docnum)
-        return doc
+        i = bisect.bisect_right(self._offsets, docnum) - 1
+        reader, offset = self.leaves[i]
+        return self.cache.get((self._segments[i], "stored", docnum - offset),
+                              lambda: self._read(reader.stored_fields, docnum - offset))
 
 
 def text_fields(lang: str) -> list[tuple[str, float, float]]:
@@ -219,8 +254,9 @@ def query_weights(language: str, text: str, synonyms: list[list[str]] | None = N
 class SnippetSearcher:
     """Thread-safe access to the current state of one on-disk index."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, cache: SegmentCache | None = None) -> None:
         self.path = Path(path)
+        self.cache = cache if cache is not None else shared_cache()
         self._lock = threading.Lock()
         self._ix = None
         self._view: _View | None = None
@@ -249,7 +285,7 @@ class SnippetSearcher:
                 # last reference closes its files.
                 self._view = None
             try:
-                self._view = _View(self._ix)
+                self._view = _View(self._ix, str(self.path.resolve()), self.cache)
             except Exception as exc:
                 self._ix = None
                 raise IndexUnavailable(f"cannot open the index in {self.path}: {exc}") from exc
@@ -315,9 +351,9 @@ class SnippetSearcher:
         self._link(view, stage, allowed)
         for kind in kinds:
             best = sorted(stage[kind].items(), key=lambda item: -item[1])[:limit + 5]
-            hits = [self._hit(view, docnum, score, terms_by_lang, language)
-                    for docnum, score in best if score > 0]
-            result[kind] = sorted(hits, key=lambda h: (-h.score, h.key))[:limit]
+            hits = [(docnum, self._hit(view, docnum, score, language)) for docnum, score in best if score > 0]
+            kept = sorted(hits, key=lambda item: (-item[1].score, item[1].key))[:limit]
+            result[kind] = self._with_matched(view, kept, terms_by_lang)
         return result
 
     def _rerank(self, view: _View, scores: np.ndarray, kind_mask: np.ndarray,
@@ -341,26 +377,36 @@ class SnippetSearcher:
 
     @staticmethod
     def _term_matrix(view: _View, lang: str, weights: dict[str, float], docs: np.ndarray) -> np.ndarray:
-        """Which of the (sorted) documents contain each ticket term: a terms × docs boolean matrix."""
+        """Which of the documents contain each ticket term: a terms × docs boolean matrix."""
         matrix = np.zeros((len(weights), len(docs)), dtype=bool)
+        fields = (title_field(lang), body_field(lang), "tag_terms", learned_field(lang))
         for i, term in enumerate(weights):
-            for fieldname in (title_field(lang), body_field(lang), "tag_terms", learned_field(lang)):
+            for fieldname in fields:
                 ids = view.postings(fieldname, term)[0]
                 if len(ids):
                     pos = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
                     matrix[i] |= ids[pos] == docs
         return matrix
 
-    def _hit(self, view: _View, docnum: int, score: float, terms_by_lang: dict[str, dict[str, float]],
-             language: str) -> Hit:
+    def _hit(self, view: _View, docnum: int, score: float, language: str) -> Hit:
+        """A hit without its matched terms (``_with_matched`` adds them to the hits kept)."""
         doc = view.stored(docnum)
-        weights = terms_by_lang.get(doc["language"], {})
-        row = self._term_matrix(view, doc["language"], weights, np.array([docnum]))[:, 0]
-        matched = tuple(term for term, hit in zip(weights, row) if hit)
         counts = dict(item.split(":") for item in doc.get("learned_counts", "").split(",") if item)
         return Hit(key=doc["key"], kind=doc["kind"], language=doc["language"], score=round(score, 4),
-                   matched_terms=matched, fallback=doc["language"] != language,
-                   learned_from=int(counts.get(language, 0)))
+                   fallback=doc["language"] != language, learned_from=int(counts.get(language, 0)))
+
+    def _with_matched(self, view: _View, hits: list[tuple[int, Hit]],
+                      terms_by_lang: dict[str, dict[str, float]]) -> list[Hit]:
+        """The hits with the ticket terms each contains, one term matrix per language."""
+        out = {}
+        for lang in dict.fromkeys(hit.language for _, hit in hits):
+            weights = terms_by_lang.get(lang, {})
+            group = [(docnum, hit) for docnum, hit in hits if hit.language == lang]
+            matrix = self._term_matrix(view, lang, weights, np.array([d for d, _ in group], dtype=np.int64))
+            for column, (docnum, hit) in enumerate(group):
+                out[docnum] = dataclasses.replace(hit, matched_terms=tuple(
+                    term for term, found in zip(weights, matrix[:, column]) if found))
+        return [out[docnum] for docnum, _ in hits]
 
     def _link(self, view: _View, stage: dict[str, dict[int, float]], allowed: np.ndarray) -> None:
         """Let the best replies and the policies they apply lift each other.

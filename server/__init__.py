@@ -9,11 +9,16 @@ from flask import Flask
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, store, index, API blueprints, commands."""
     from server import api, cli, config, db, errors, indexing, language
-    from server import cors, demo  # the extension's origin checks; the demo helpdesk
+    from server import console, cors, demo  # the extension's origin checks; the demo helpdesk
+    from index import segments
+    from server import events  # suggestion events, written off the request path
     from server.insertions.routes import bp as insertions_bp
     from server.offers.routes import bp as offers_bp
     from server.snippets.routes import bp as snippets_bp
     from server.suggest.routes import bp as suggest_bp
+    from server.selfservice import routes as selfservice
+    from server.contacts.routes import bp as contacts_bp
+    from server.desk.routes import bp as desk_bp
 
     app = Flask(__name__, instance_relative_config=False)
     config.load(app, test_config)
@@ -24,14 +29,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     cors.init_app(app)
     db.init_app(app)
     indexing.init_app(app)
+    events.init_app(app)
+    segments.configure(app.config["SEARCH_CACHE_MB"])
     app.register_blueprint(api.bp)
     app.register_blueprint(snippets_bp)
     app.register_blueprint(suggest_bp)
     app.register_blueprint(insertions_bp)
     app.register_blueprint(offers_bp)
+    app.register_blueprint(contacts_bp)
+    app.register_blueprint(desk_bp)
+    selfservice.init_app(app)  # the public API, the help widget, the demo FAQ page
+    from server import insights  # analytics, content gaps, feedback, helpdesk imports (issue 11)
+    insights.init_app(app)
     cli.init_app(app)
     if not app.config.get("TESTING"):
         # So the first ticket of the day isn't the one that waits for the models to load.
         language.warm_up(tuple(app.config["DETECT_LANGUAGES"].split(",")))
     demo.init_app(app)  # the demo helpdesk, only when DEMO is on
+    console.init_app(app)  # the managers' console, in every mode
     return app

@@ -180,9 +180,23 @@ def get_health():
     store = get_store()
     from server.indexing import searcher  # here, not at import: keeps this module light
 
+    from server.indexing import index_health
+
     view = searcher().view()
     # Live documents only (deleted ones stay in view.size until a merge), less the one
     # state document that records the store version.
     documents = max(view.searcher.doc_count() - 1, 0)
+    index = index_health(store, current_app.config["INDEX_DIR"])
     return jsonify(status="ok", schema_version=store.schema_version(),
-                   snippets=store.count_snippets(), index_documents=documents)
+                   snippets=store.count_snippets(), index_documents=documents, index=index)
+
+
+@bp.get("/health/ready")
+def get_readiness():
+    """200 when this node's index has caught up with the store (for load balancers), else 503."""
+    from server.indexing import index_health
+
+    index = index_health(get_store(), current_app.config["INDEX_DIR"])
+    ready = index["in_step"] or (index["state"] == "behind"
+                                 and index["lag_seconds"] <= current_app.config["READY_MAX_LAG"])
+    return jsonify(ready=ready, index=index), 200 if ready else 503

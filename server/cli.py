@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -12,17 +13,20 @@ from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError
 from tqdm import tqdm
 
-from server import auth
+from server import auth, people
 from server.db import open_store
+from server.desk.schemas import value_labels_schema
 from server.errors import ApiError
-from server.indexing import rebuild_index
+from server.indexing import index_health, rebuild_index
 from server.offers.schemas import offers_schema, pool_import_schema
 from server.offers.service import import_pool, save_offers
 from server.packs.service import export_pack, import_records, read_packs
+from server.selfservice.keys import create_public_key
 from server.suggest.schemas import synonyms_schema
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "index" / "demo"
 DEMO_AGENT = "demo-agent"
+DEMO_MANAGER = "demo-manager"
 
 index_cli = AppGroup("index", help="Manage the search index.")
 pack_cli = AppGroup("pack", help="Import and export knowledge packs (JSON Lines).")
@@ -35,12 +39,30 @@ def _store():
 
 
 @index_cli.command("rebuild")
-def rebuild_command() -> None:
-    """Rebuild the search index from the store."""
+@click.option("--procs", type=int, default=None,
+              help="Build processes (default: one per core, at most 4; one for small stores).")
+def rebuild_command(procs: int | None) -> None:
+    """Rebuild the search index aside from a snapshot of the store, then swap it in.
+
+    Servers keep answering from the old index meanwhile, and writes keep working: what
+    changed during the build is applied before the swap.
+    """
+    if procs is not None:
+        current_app.config["INDEX_BUILD_PROCS"] = procs
     bar = tqdm(unit="snippet", desc="indexing", file=sys.stderr)
     count = rebuild_index(current_app, progress=bar.update, start=lambda total: setattr(bar, "total", total) or bar.refresh())
     bar.close()
     click.echo(f"indexed {count} documents")
+
+
+@index_cli.command("status")
+def status_command() -> None:
+    """Print how the index stands against the store (as /api/v1/health reports it), as JSON."""
+    store = _store()
+    try:
+        click.echo(json.dumps(index_health(store, current_app.config["INDEX_DIR"]), indent=2))
+    finally:
+        store.conn.close()
 
 
 def import_pack_files(files: list[str], actor: str = "cli") -> dict[str, int]:
@@ -107,7 +129,12 @@ def offers_import_command(file: str) -> None:
 def read_code_csv(file: str) -> list[str]:
     """Codes from a CSV: the ``code`` column if there is a header naming it, else the first column."""
     with open(file, newline="", encoding="utf-8-sig") as handle:
-        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+        return read_code_csv_text(handle.read())
+
+
+def read_code_csv_text(text: str) -> list[str]:
+    """Codes from CSV text (or one code a line), as ``read_code_csv`` reads a file."""
+    rows = [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) if row and any(cell.strip() for cell in row)]
     if not rows:
         return []
     header = [cell.strip().lower() for cell in rows[0]]
@@ -135,6 +162,27 @@ def offers_pool_command(file: str, offer_key: str) -> None:
         store.conn.close()
     click.echo("pool {offer}: {added} added, {skipped} already known; {free} of {total} free".format(
         offer=offer_key, **counts))
+
+
+public_key_cli = AppGroup("public-key", help="Manage shops' public keys for the help widget and public API.")
+
+
+@public_key_cli.command("create")
+@click.option("--name", default="shop", show_default=True, help="Whose key this is (the shop).")
+@click.option("--origin", "origins", multiple=True,
+              help="A site origin the widget runs on (https://shop.example); repeat for several.")
+def public_key_create_command(name: str, origins: tuple[str, ...]) -> None:
+    """Create a public key for the help widget; the key is printed alone on the last line."""
+    store = _store()
+    try:
+        key = create_public_key(store, name, list(origins))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.conn.close()
+    where = ", ".join(origins) if origins else "the server's own pages only"
+    click.echo(f"created public key for {name!r}, allowed from {where}:")
+    click.echo(key)
 
 
 synonyms_cli = AppGroup("synonyms", help="Manage synonym groups that widen ticket queries.")
@@ -167,20 +215,88 @@ def synonyms_import_command(file: str) -> None:
     click.echo("synonyms: " + ", ".join(f"{n} groups for {lang}" for lang, n in counts.items()))
 
 
+labels_cli = AppGroup("labels", help="Manage how ticket values read in each language.")
+
+
+def load_labels_file(file: str, actor: str = "cli") -> dict[str, int]:
+    """Replace the value labels of every language in FILE ({language: {path: {value: label}}})."""
+    try:
+        data = json.loads(Path(file).read_text(encoding="utf-8"))
+        loaded = {lang: value_labels_schema.load({"labels": labels})["labels"] for lang, labels in data.items()}
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{file} is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+    except (ValidationError, AttributeError) as exc:
+        raise click.ClickException(f"{file} is not a labels file ({{language: {{path: {{value: label}}}}}}): {exc}") from exc
+    store = _store()
+    try:
+        with store.transaction():
+            for lang, labels in loaded.items():
+                store.set_value_labels(lang, {p: {v.strip().lower(): t for v, t in vals.items()}
+                                              for p, vals in labels.items()}, actor)
+    finally:
+        store.conn.close()
+    return {lang: sum(map(len, labels.values())) for lang, labels in loaded.items()}
+
+
+@labels_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def labels_import_command(file: str) -> None:
+    """Replace value labels from FILE, e.g. {"it": {"order.status": {"processing": "in lavorazione"}}}."""
+    counts = load_labels_file(file)
+    click.echo("labels: " + ", ".join(f"{n} for {lang}" for lang, n in counts.items()))
+
+
 @users_cli.command("create")
 @click.argument("name")
 @click.option("--role", type=click.Choice(auth.ROLES), default="agent", show_default=True)
-def users_create_command(name: str, role: str) -> None:
+@click.option("--password", "ask_password", is_flag=True,
+              help="Also set a console password (prompted twice, never echoed).")
+def users_create_command(name: str, role: str, ask_password: bool) -> None:
     """Create a user; the new API token is printed alone on the last line."""
+    password = None
+    if ask_password:
+        password = click.prompt("Console password", hide_input=True, confirmation_prompt=True, err=True)
     store = _store()
     try:
+        if password is not None:
+            people.check_password_rules(password)
         token = auth.create_user(store, name, role)
+        if password is not None:
+            people.set_password(store, name, password)
     except ApiError as exc:
         raise click.ClickException(exc.detail) from exc
     finally:
         store.conn.close()
-    click.echo(f"created {role} {name!r}; API token (shown once):")
+    signs_in = " (can sign in to /console/)" if password is not None else ""
+    click.echo(f"created {role} {name!r}{signs_in}; API token (shown once):")
     click.echo(token)
+
+
+@users_cli.command("password")
+@click.argument("name")
+def users_password_command(name: str) -> None:
+    """Set a user's console password (prompted twice, never echoed)."""
+    password = click.prompt("New console password", hide_input=True, confirmation_prompt=True, err=True)
+    store = _store()
+    try:
+        people.set_password(store, name, password)
+    except ApiError as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        store.conn.close()
+    click.echo(f"password of {name!r} changed")
+
+
+@users_cli.command("list")
+def users_list_command() -> None:
+    """List users, their roles and whether they are active."""
+    store = _store()
+    try:
+        for user in store.list_users():
+            state = "active" if user["active"] else "deactivated"
+            click.echo(f"{user['name']}\t{user['role']}\t{state}\tpassword: {'yes' if user['has_password'] else 'no'}")
+    finally:
+        store.conn.close()
 
 
 @click.command("demo")
@@ -196,6 +312,7 @@ def demo_command() -> None:
         offers = import_offer_file(str(DEMO_DIR / "offers.json"))
         counts = import_pack_files([str(DEMO_DIR / "policies.jsonl"), str(DEMO_DIR / "replies.jsonl")], actor="demo")
         load_synonyms_file(str(DEMO_DIR / "synonyms.json"), actor="demo")
+        load_labels_file(str(DEMO_DIR / "value_labels.json"), actor="demo")
         click.echo(f"demo store loaded: {counts['created']} snippets, {offers['created']} offers")
     token_file = Path(current_app.config["HOME"]) / "demo-agent.token"
     store = _store()
@@ -207,11 +324,34 @@ def demo_command() -> None:
             token_file.chmod(0o600)
     finally:
         store.conn.close()
+    password_file = Path(current_app.config["HOME"]) / "demo-manager.password"
+    store = _store()
+    try:
+        if store.get_user(DEMO_MANAGER) is None or not password_file.exists():
+            if store.get_user(DEMO_MANAGER) is None:
+                auth.create_user(store, DEMO_MANAGER, "manager")
+            password = people.new_password()
+            people.set_password(store, DEMO_MANAGER, password)
+            password_file.write_text(password + "\n")
+            password_file.chmod(0o600)
+    finally:
+        store.conn.close()
+    click.echo(f"console: sign in at /console/login as {DEMO_MANAGER} with password "
+               f"{password_file.read_text().strip()} (also in {password_file})")
+    public_file = Path(current_app.config["HOME"]) / "demo-public.key"
+    if not public_file.exists():  # the demo FAQ page's widget uses it (/demo/faq)
+        store = _store()
+        try:
+            public_file.write_text(create_public_key(store, "demo-shop", []) + "\n")
+        finally:
+            store.conn.close()
+    # The token stays the last line: scripts and tests read it from there.
     click.echo(f"demo agent token (also in {token_file}):")
     click.echo(token_file.read_text().strip())
 
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (index_cli, pack_cli, offers_cli, users_cli, synonyms_cli, demo_command):
+    for command in (index_cli, pack_cli, offers_cli, users_cli, synonyms_cli, public_key_cli, labels_cli,
+                    demo_command):
         app.cli.add_command(command)

@@ -20,16 +20,36 @@ DEFAULTS = {
     # Origins allowed to call the API from a browser, besides the server's own: the extension's
     # id is pinned by the `key` in extension/manifest.json (see extension/README.md).
     "CORS_ORIGINS": "chrome-extension://agdaiocgilkaohmjahdndclkkkieaaac",
+    # Self-service (server/selfservice): requests per key and client address ("count/seconds"),
+    # how long browsers and CDNs may keep an answer, and site origins allowed for every key
+    # (each key also carries its shop's own, from `public-key create --origin`).
+    "PUBLIC_RATE_LIMIT": "30/60",
+    "PUBLIC_MAX_AGE": 300,
+    "PUBLIC_CORS_ORIGINS": "",
+    # Repeat contacts: the window counted, and from which contact the sidebar warns.
+    "REPEAT_WINDOW_DAYS": 14,
+    "REPEAT_ALERT_AT": 3,
+    # /api/v1/health/ready answers 503 while the index lags the store by more than this many
+    # seconds (or disagrees with it), so a load balancer keeps the node out until it caught up.
+    "READY_MAX_LAG": 5.0,
+    # Processes that build the index in `index rebuild` (0: one per core, at most 4).
+    "INDEX_BUILD_PROCS": 0,
     # Serve /demo pages (the demo helpdesk). On under `make run`, off by default.
     "DEMO": False,
     # Per-customer offer limits: "strip" counts maria+x@ as maria@ (sub-addressing), "keep"
     # treats them as two customers (server/identity.py).
     "OFFER_SUBADDRESSING": "strip",
+    # Memory (MB) each process may give the search cache (postings, lengths, stored fields per
+    # index segment); bench/README.md says what 10k snippets take.
+    "SEARCH_CACHE_MB": 256,
+    # The managers' console: a session idle this long (minutes) ends.
+    "CONSOLE_IDLE_MINUTES": 30,
 }
 
 ENV_PREFIX = "REPLYASSIST_"
-_FLOATS = {"DETECT_MIN_CONFIDENCE"}
-_INTS = {"MAX_CONTENT_LENGTH"}
+_FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB"}
+_INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "CONSOLE_IDLE_MINUTES", "PUBLIC_MAX_AGE",
+         "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT"}
 _BOOLS = {"DEMO", "TESTING"}
 
 

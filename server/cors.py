@@ -14,8 +14,11 @@ from flask import Flask, Response, current_app, request
 from server.api import API_PREFIX
 from server.errors import problem
 
+# The public self-service API answers shops' sites with its own key and origin rules
+# (server/selfservice/routes.py); the agents' origin check does not apply there.
+PUBLIC_PREFIX = API_PREFIX + "/public"
 ALLOWED_HEADERS = "Authorization, Content-Type"
-ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS"
+ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 PREFLIGHT_MAX_AGE = "600"
 
 
@@ -30,7 +33,10 @@ def _own_origin() -> str:
 
 
 def _is_api() -> bool:
-    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+    path = request.path
+    if path == PUBLIC_PREFIX or path.startswith(PUBLIC_PREFIX + "/"):
+        return False
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
 
 def _check_origin() -> Response | None:

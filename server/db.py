@@ -7,7 +7,10 @@ methods with plain data; they never see a cursor.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -237,10 +240,171 @@ MIGRATIONS: list[tuple[int, str]] = [
     DROP TABLE insertions_v9;
     CREATE INDEX insertions_snippet ON insertions (snippet_key, created_at);
     """),
+    (20, """
+    -- The index's change log (the store side of keeping the index in step; server/indexing.py).
+    -- Every transaction that changes what a snippet's index documents hold appends one write
+    -- with a random token; the index records the (seq, token) of the last write it applied.
+    -- A token cannot be papered over: a write rolled back by a crash never matches a later
+    -- write that reuses its seq, so an index that claims it is known to disagree.
+    CREATE TABLE index_writes (
+        seq     INTEGER PRIMARY KEY,
+        token   TEXT NOT NULL,
+        source  TEXT NOT NULL,                      -- 'snippets' or 'learning'
+        keys    INTEGER NOT NULL,                   -- how many snippets it changed
+        at      REAL NOT NULL                       -- unix time, for the index's lag in seconds
+    );
+    -- The last write that changed each snippet: the index stores its token per document, so
+    -- a reconcile can diff the two sides key by key, and a catch-up reads keys with seq > N.
+    CREATE TABLE index_keys (
+        key     TEXT PRIMARY KEY,
+        seq     INTEGER NOT NULL,
+        token   TEXT NOT NULL
+    );
+    CREATE INDEX index_keys_seq ON index_keys (seq);
+    """),
+    (40, """
+    -- The managers' console: people sign in with a password (scrypt hash), can be deactivated,
+    -- and hold server-side sessions (the cookie carries only a random id; its hash is stored).
+    ALTER TABLE users ADD COLUMN password_hash TEXT;
+    ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE users ADD COLUMN last_sign_in_at TEXT;
+    CREATE TABLE console_sessions (
+        id_hash     TEXT PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES users (id),
+        csrf        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        last_seen   TEXT NOT NULL,
+        notice      TEXT                            -- shown once on the next page (after a redirect)
+    );
+    CREATE INDEX console_sessions_user ON console_sessions (user_id);
+    -- Failed sign-ins, counted per name and per address to slow down password guessing.
+    CREATE TABLE sign_in_failures (
+        id    INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL,
+        ip    TEXT NOT NULL,
+        at    TEXT NOT NULL
+    );
+    CREATE INDEX sign_in_failures_name ON sign_in_failures (name, at);
+    CREATE INDEX sign_in_failures_ip ON sign_in_failures (ip, at);
+    """),
+    # -- selfservice (50-59) ----------------------------------------------------------------
+    (50, """
+    -- Self-service: a snippet customers may see (JSON false, true or ["en", "it"]), and the
+    -- shops' public keys (sent as X-Replyassist-Key by the help widget; stored hashed).
+    ALTER TABLE snippets ADD COLUMN public TEXT NOT NULL DEFAULT 'false';
+    CREATE TABLE public_keys (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        key_hash    TEXT NOT NULL UNIQUE,
+        origins     TEXT NOT NULL DEFAULT '[]',     -- JSON: the shop's site origins (CORS)
+        created_at  TEXT NOT NULL,
+        revoked_at  TEXT
+    );
+    """),
+    (51, """
+    -- Repeat contacts: each ticket of a customer the desk saw (by /suggest or an insertion),
+    -- under the same customer key as the offer limits, and the alerts agents raised.
+    CREATE TABLE contacts (
+        id          INTEGER PRIMARY KEY,
+        customer    TEXT NOT NULL,
+        ticket_id   TEXT NOT NULL,
+        subject     TEXT NOT NULL DEFAULT '',
+        url         TEXT,
+        agent       TEXT NOT NULL,
+        first_at    TEXT NOT NULL,
+        last_at     TEXT NOT NULL,
+        UNIQUE (customer, ticket_id)
+    );
+    CREATE INDEX contacts_customer ON contacts (customer, first_at);
+    CREATE TABLE contact_alerts (
+        id          INTEGER PRIMARY KEY,
+        customer    TEXT NOT NULL,
+        ticket_id   TEXT NOT NULL,
+        agent       TEXT NOT NULL,
+        contacts    INTEGER NOT NULL,
+        summary     TEXT NOT NULL,                  -- JSON [{ticket_id, subject, url, first_at}]
+        note        TEXT,
+        created_at  TEXT NOT NULL,
+        UNIQUE (customer, ticket_id)
+    );
+    """),
+    (52, """
+    -- Sidebar round 2: how a ticket's values read in each language (order statuses, ...),
+    -- managers' favourite replies per agent, and replies sent without their offer code.
+    CREATE TABLE value_labels (
+        language    TEXT NOT NULL,
+        path        TEXT NOT NULL,                  -- e.g. order.status
+        value       TEXT NOT NULL,                  -- e.g. processing
+        label       TEXT NOT NULL,                  -- e.g. in lavorazione
+        updated_at  TEXT NOT NULL,
+        updated_by  TEXT,
+        PRIMARY KEY (language, path, value)
+    );
+    CREATE TABLE favourites (
+        agent       TEXT NOT NULL,
+        snippet_key TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (agent, snippet_key)
+    );
+    CREATE TABLE withheld_offers (
+        insertion_id INTEGER NOT NULL REFERENCES insertions (id),
+        offer_key    TEXT NOT NULL,
+        reason       TEXT,
+        agent        TEXT NOT NULL,
+        at           TEXT NOT NULL
+    );
+    """),
+    (60, """
+    -- Insights (issue 11). The ticket text a suggestion was shown for, so that tickets where
+    -- nothing was inserted can be grouped into content gaps later.
+    ALTER TABLE suggestion_events ADD COLUMN ticket_text TEXT NOT NULL DEFAULT '';
+    CREATE INDEX suggestion_events_at ON suggestion_events (at);
+    CREATE INDEX insertions_created ON insertions (created_at);
+    -- "Not helpful" on a suggestion: one row per agent, ticket and snippet (a second click
+    -- changes the reason; it never counts twice).
+    CREATE TABLE feedback (
+        id              INTEGER PRIMARY KEY,
+        ticket_id       TEXT NOT NULL,
+        snippet_key     TEXT NOT NULL,
+        snippet_version INTEGER,
+        agent           TEXT NOT NULL,
+        language        TEXT NOT NULL,
+        reason          TEXT CHECK (reason IN ('wrong_topic', 'outdated', 'wrong_language', 'missing_info')),
+        comment         TEXT,
+        at              TEXT NOT NULL,
+        UNIQUE (ticket_id, snippet_key, agent)
+    );
+    CREATE INDEX feedback_snippet ON feedback (snippet_key, at);
+    -- A manager dismissed a content-gap topic: its tickets leave the gap list for good.
+    CREATE TABLE gap_dismissals (
+        id            INTEGER PRIMARY KEY,
+        terms         TEXT NOT NULL,                -- JSON list: the topic's top terms
+        size          INTEGER NOT NULL,
+        dismissed_by  TEXT NOT NULL,
+        dismissed_at  TEXT NOT NULL
+    );
+    CREATE TABLE gap_dismissed_tickets (
+        ticket_id     TEXT PRIMARY KEY,
+        dismissal_id  INTEGER NOT NULL REFERENCES gap_dismissals (id)
+    );
+    -- Where an imported snippet came from, so re-importing updates it instead of duplicating.
+    CREATE TABLE import_sources (
+        source       TEXT NOT NULL,                 -- zendesk, freshdesk, gorgias
+        source_id    TEXT NOT NULL,
+        snippet_key  TEXT NOT NULL,
+        imported_at  TEXT NOT NULL,
+        PRIMARY KEY (source, source_id)
+    );
+    """),
 ]
 
+# A snippet is due for verification when never verified or its interval has passed.
+DUE_SQL = ("snippets.verified_at IS NULL OR snippets.verify_every_days IS NULL OR "
+           "julianday(snippets.verified_at) + snippets.verify_every_days < julianday('now')")
+
 # Columns holding JSON, with the Python value an empty one stands for.
-_JSON_COLUMNS = {"texts": dict, "tags": list, "policies": list, "when_json": dict, "fields": dict}
+_JSON_COLUMNS = {"texts": dict, "tags": list, "policies": list, "when_json": dict, "fields": dict,
+                 "public": bool}
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -272,6 +436,20 @@ def connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 15000")
     return conn
+
+
+def _snippet_where(*, kind: str | None = None, status: str | None = None, tag: str | None = None,
+                   owner: str | None = None) -> tuple[list[str], list]:
+    """WHERE clauses and parameters for the snippet filters the API list and the console share."""
+    where, params = ["1 = 1"], []
+    for column, value in (("kind", kind), ("status", status), ("owner", owner)):
+        if value:
+            where.append(f"snippets.{column} = ?")
+            params.append(value)
+    if tag:
+        where.append("EXISTS (SELECT 1 FROM json_each(snippets.tags) WHERE value = ?)")
+        params.append(tag)
+    return where, params
 
 
 def _snippet_from_row(row: sqlite3.Row) -> dict:
@@ -345,6 +523,7 @@ class OfferStoreMixin:
 
     def list_codes(self, *, status: str | None = None, offer_key: str | None = None,
                    agent: str | None = None, customer: str | None = None, ticket_id: str | None = None,
+                   issued_from: str | None = None, issued_before: str | None = None,
                    limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
         """A page of codes, newest first, and the total matching."""
         where, params = ["1 = 1"], []
@@ -352,6 +531,10 @@ class OfferStoreMixin:
                               ("customer", customer), ("ticket_id", ticket_id)):
             if value is not None:
                 where.append(f"{column} = ?")
+                params.append(value)
+        for clause, value in (("issued_at >= ?", issued_from), ("issued_at < ?", issued_before)):
+            if value is not None:
+                where.append(clause)
                 params.append(value)
         rows, total = self._page("offer_codes", where, params, "id DESC", limit, offset)
         return [dict(r) for r in rows], total
@@ -448,34 +631,542 @@ class OfferStoreMixin:
         return found
 
     def queue_reindex(self, keys: list[str]) -> None:
-        """Ask for these snippets to be re-indexed."""
-        self.conn.executemany("INSERT INTO index_queue (key) VALUES (?)", [(k,) for k in keys])
-
-    def reindex_queue(self) -> tuple[int, list[str]]:
-        """The newest queue entry's id and the distinct keys queued up to it."""
-        last = self.conn.execute("SELECT max(id) FROM index_queue").fetchone()[0] or 0
-        keys = [r[0] for r in self.conn.execute("SELECT DISTINCT key FROM index_queue WHERE id <= ?", (last,))]
-        return last, keys
-
-    def dequeue_reindex(self, up_to: int) -> None:
-        """Drop queue entries that an index commit has served."""
-        self.conn.execute("DELETE FROM index_queue WHERE id <= ?", (up_to,))
+        """Ask for these snippets' learned text to be re-indexed (the background indexer serves it)."""
+        self.log_index_write(keys, "learning")
 
     def clear_examples(self, snippet_key: str) -> int:
         """Forget everything a snippet learned; return how many examples went."""
         return self.conn.execute("DELETE FROM learned_examples WHERE snippet_key = ?", (snippet_key,)).rowcount
 
-    def record_suggestion(self, ticket_id: str, agent: str, language: str, shown: list, at: str) -> None:
+    def record_suggestion(self, ticket_id: str, agent: str, language: str, shown: list, at: str,
+                          ticket_text: str = "") -> None:
         """Remember what /suggest showed for a ticket (one autocommitted insert)."""
-        self.conn.execute("INSERT INTO suggestion_events (ticket_id, agent, language, shown, at) "
-                          "VALUES (?, ?, ?, ?, ?)", (ticket_id, agent, language, json.dumps(shown), at))
+        self.conn.execute("INSERT INTO suggestion_events (ticket_id, agent, language, shown, at, ticket_text) "
+                          "VALUES (?, ?, ?, ?, ?, ?)",
+                          (ticket_id, agent, language, json.dumps(shown), at, ticket_text))
 
 
-class Store(OfferStoreMixin):
+class InsightsStoreMixin:
+    """Insights (issue 11): analytics reads, agents' feedback, content-gap dismissals, import sources."""
+
+    conn: sqlite3.Connection
+
+    @staticmethod
+    def _range(column: str, start: str, end: str, language: str | None, lang_column: str = "language",
+               ) -> tuple[str, list]:
+        where, params = f"{column} >= ? AND {column} < ?", [start, end]
+        if language:
+            where, params = where + f" AND {lang_column} = ?", [*params, language]
+        return where, params
+
+    # -- analytics reads -------------------------------------------------------------------
+    def suggestion_events(self, start: str, end: str, language: str | None = None) -> list[dict]:
+        """What /suggest showed in [start, end), oldest first (ticket text left out)."""
+        where, params = self._range("at", start, end, language)
+        rows = self.conn.execute(f"SELECT id, ticket_id, agent, language, shown, at FROM suggestion_events "
+                                 f"WHERE {where} ORDER BY id", params)
+        return [dict(r, shown=json.loads(r["shown"])) for r in rows]
+
+    def insertions_between(self, start: str, end: str, language: str | None = None) -> list[dict]:
+        """Insertions first made in [start, end), oldest first, with their code if any."""
+        where, params = self._range("i.created_at", start, end, language, "i.language")
+        rows = self.conn.execute(
+            "SELECT i.id, i.ticket_id, i.snippet_key, i.snippet_version, i.kind, i.language, i.agent, "
+            "i.eligible, i.times, i.created_at, i.last_at, c.code AS offer_code, c.offer_key, "
+            f"c.status AS code_status FROM insertions i LEFT JOIN offer_codes c ON c.id = i.offer_code_id "
+            f"WHERE {where} ORDER BY i.id", params)
+        return [dict(r) for r in rows]
+
+    def codes_between(self, start: str, end: str) -> list[dict]:
+        """Offer codes issued in [start, end), oldest first."""
+        rows = self.conn.execute("SELECT * FROM offer_codes WHERE issued_at >= ? AND issued_at < ? "
+                                 "ORDER BY id", (start, end))
+        return [dict(r) for r in rows]
+
+    def snippet_edits(self, start: str, end: str) -> list[dict]:
+        """Changes of a snippet's text or settings (not its creation) made in [start, end)."""
+        rows = self.conn.execute(
+            "SELECT s.key, s.kind, v.version, v.action, v.changed_by, v.changed_at FROM snippet_versions v "
+            "JOIN snippets s ON s.id = v.snippet_id WHERE v.version > 1 AND v.action != 'verify' "
+            "AND v.changed_at >= ? AND v.changed_at < ? ORDER BY v.changed_at, s.key", (start, end))
+        return [dict(r) for r in rows]
+
+    def ticket_language(self, ticket_id: str) -> str | None:
+        """The language of the newest suggestion event of a ticket, if any."""
+        row = self.conn.execute("SELECT language FROM suggestion_events WHERE ticket_id = ? ORDER BY id DESC "
+                                "LIMIT 1", (ticket_id,)).fetchone()
+        return row[0] if row else None
+
+    def last_insertions(self) -> dict[str, str]:
+        """When each snippet was last inserted (ever)."""
+        return dict(self.conn.execute("SELECT snippet_key, max(last_at) FROM insertions GROUP BY snippet_key"))
+
+    # -- content gaps ------------------------------------------------------------------------
+    def gap_candidates(self, start: str, end: str, language: str | None = None) -> list[dict]:
+        """Tickets shown suggestions in [start, end) with nothing inserted and not dismissed.
+
+        One row per ticket: its newest suggestion event (text, language, what was shown).
+        """
+        where, params = self._range("at", start, end, language)
+        rows = self.conn.execute(
+            "SELECT e.ticket_id, e.agent, e.language, e.shown, e.at, e.ticket_text FROM suggestion_events e "
+            f"WHERE e.id IN (SELECT max(id) FROM suggestion_events WHERE {where} GROUP BY ticket_id) "
+            "AND NOT EXISTS (SELECT 1 FROM insertions i WHERE i.ticket_id = e.ticket_id) "
+            "AND NOT EXISTS (SELECT 1 FROM gap_dismissed_tickets d WHERE d.ticket_id = e.ticket_id) "
+            "ORDER BY e.id", params)
+        return [dict(r, shown=json.loads(r["shown"])) for r in rows]
+
+    def dismiss_gap(self, ticket_ids: list[str], terms: list[str], by: str, at: str) -> tuple[int, int]:
+        """Record a dismissed topic; return its id and how many tickets it newly hid."""
+        cur = self.conn.execute("INSERT INTO gap_dismissals (terms, size, dismissed_by, dismissed_at) "
+                                "VALUES (?, ?, ?, ?)", (json.dumps(terms, ensure_ascii=False),
+                                                        len(ticket_ids), by, at))
+        before = self.conn.total_changes
+        self.conn.executemany("INSERT OR IGNORE INTO gap_dismissed_tickets (ticket_id, dismissal_id) "
+                              "VALUES (?, ?)", [(t, cur.lastrowid) for t in ticket_ids])
+        return cur.lastrowid, self.conn.total_changes - before
+
+    # -- feedback ----------------------------------------------------------------------------
+    def record_feedback(self, data: dict) -> tuple[int, bool]:
+        """Store an agent's "not helpful" (or change its reason); return its id and if it was new."""
+        old = self.conn.execute("SELECT id FROM feedback WHERE ticket_id = ? AND snippet_key = ? AND agent = ?",
+                                (data["ticket_id"], data["snippet_key"], data["agent"])).fetchone()
+        self.conn.execute(
+            "INSERT INTO feedback (ticket_id, snippet_key, snippet_version, agent, language, reason, comment, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticket_id, snippet_key, agent) DO UPDATE SET "
+            "reason = excluded.reason, comment = excluded.comment, at = excluded.at, "
+            "snippet_version = excluded.snippet_version, language = excluded.language",
+            (data["ticket_id"], data["snippet_key"], data["snippet_version"], data["agent"], data["language"],
+             data["reason"], data["comment"], data["at"]))
+        row = self.conn.execute("SELECT id FROM feedback WHERE ticket_id = ? AND snippet_key = ? AND agent = ?",
+                                (data["ticket_id"], data["snippet_key"], data["agent"])).fetchone()
+        return row[0], old is None
+
+    def delete_feedback(self, ticket_id: str, snippet_key: str, agent: str) -> bool:
+        """Take back an agent's "not helpful"; True when there was one."""
+        return self.conn.execute("DELETE FROM feedback WHERE ticket_id = ? AND snippet_key = ? AND agent = ?",
+                                 (ticket_id, snippet_key, agent)).rowcount == 1
+
+    def feedback_between(self, start: str, end: str, language: str | None = None) -> list[dict]:
+        """Feedback given in [start, end), oldest first."""
+        where, params = self._range("at", start, end, language)
+        return [dict(r) for r in self.conn.execute(f"SELECT * FROM feedback WHERE {where} ORDER BY id", params)]
+
+    def feedback_for_snippet(self, key: str, limit: int = 200) -> list[dict]:
+        """A snippet's feedback, newest first."""
+        rows = self.conn.execute("SELECT * FROM feedback WHERE snippet_key = ? ORDER BY at DESC, id DESC LIMIT ?",
+                                 (key, limit))
+        return [dict(r) for r in rows]
+
+    def feedback_for_tickets(self, ticket_ids: list[str]) -> list[dict]:
+        """Feedback on these tickets."""
+        found: list[dict] = []
+        for start in range(0, len(ticket_ids), 500):  # stay under SQLite's parameter limit
+            chunk = ticket_ids[start:start + 500]
+            found += [dict(r) for r in self.conn.execute(
+                f"SELECT * FROM feedback WHERE ticket_id IN ({','.join('?' * len(chunk))})", chunk)]
+        return found
+
+    def distinct_agents(self, keys: list[str], since: str) -> dict[str, dict[str, int]]:
+        """Per snippet: how many distinct agents marked it not helpful (wrong language aside) and
+        how many inserted it since a time."""
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        found = {k: {"not_helpful": 0, "inserted": 0} for k in keys}
+        for key, n in self.conn.execute(
+                f"SELECT snippet_key, count(DISTINCT agent) FROM feedback WHERE snippet_key IN ({marks}) "
+                f"AND at >= ? AND coalesce(reason, '') != 'wrong_language' GROUP BY snippet_key", [*keys, since]):
+            found[key]["not_helpful"] = n
+        for key, n in self.conn.execute(
+                f"SELECT snippet_key, count(DISTINCT agent) FROM insertions WHERE snippet_key IN ({marks}) "
+                f"AND created_at >= ? GROUP BY snippet_key", [*keys, since]):
+            found[key]["inserted"] = n
+        return found
+
+    # -- imports -----------------------------------------------------------------------------
+    def import_source_keys(self, source: str) -> dict[str, str]:
+        """The snippet key of every item already imported from a helpdesk, by its id there."""
+        return {r[0]: r[1] for r in self.conn.execute(
+            "SELECT source_id, snippet_key FROM import_sources WHERE source = ?", (source,))}
+
+    def set_import_source(self, source: str, source_id: str, key: str, at: str) -> None:
+        """Remember which snippet a helpdesk item became."""
+        self.conn.execute("INSERT INTO import_sources (source, source_id, snippet_key, imported_at) "
+                          "VALUES (?, ?, ?, ?) ON CONFLICT (source, source_id) DO UPDATE SET "
+                          "snippet_key = excluded.snippet_key, imported_at = excluded.imported_at",
+                          (source, source_id, key, at))
+
+
+class SelfServiceStoreMixin:
+    """Queries of self-service (public keys), repeat contacts, value labels, favourites."""
+
+    conn: sqlite3.Connection
+
+    # -- public keys -----------------------------------------------------------------------
+    def create_public_key(self, name: str, key_hash: str, origins: list[str]) -> int:
+        """Store a shop's public key (hashed) and its site origins; return its id."""
+        cur = self.conn.execute("INSERT INTO public_keys (name, key_hash, origins, created_at) VALUES (?, ?, ?, ?)",
+                                (name, key_hash, json.dumps(origins), utcnow()))
+        return cur.lastrowid
+
+    def public_key_by_hash(self, key_hash: str) -> dict | None:
+        """A live public key by its hash, or None."""
+        row = self.conn.execute("SELECT * FROM public_keys WHERE key_hash = ? AND revoked_at IS NULL",
+                                (key_hash,)).fetchone()
+        return dict(row, origins=json.loads(row["origins"])) if row else None
+
+    def public_origins(self) -> set[str]:
+        """Every origin any live public key allows."""
+        rows = self.conn.execute("SELECT origins FROM public_keys WHERE revoked_at IS NULL")
+        return {o for (origins,) in rows for o in json.loads(origins)}
+
+    # -- repeat contacts -------------------------------------------------------------------
+    def note_contact(self, data: dict) -> None:
+        """Record that a customer's ticket was seen (once per customer and ticket)."""
+        self.conn.execute(
+            "INSERT INTO contacts (customer, ticket_id, subject, url, agent, first_at, last_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer, ticket_id) DO UPDATE SET "
+            "last_at = excluded.last_at, subject = coalesce(nullif(excluded.subject, ''), contacts.subject), "
+            "url = coalesce(excluded.url, contacts.url)",
+            (data["customer"], data["ticket_id"], data["subject"], data["url"], data["agent"], data["at"], data["at"]))
+
+    def contacts_since(self, customer: str, since: str) -> list[dict]:
+        """A customer's tickets first seen since a time, oldest first."""
+        rows = self.conn.execute("SELECT ticket_id, subject, url, first_at, last_at FROM contacts "
+                                 "WHERE customer = ? AND (first_at >= ? OR last_at >= ?) ORDER BY first_at, id",
+                                 (customer, since, since))
+        return [dict(r) for r in rows]
+
+    def add_contact_alert(self, data: dict) -> tuple[int, bool]:
+        """Record an alert for customer success; (id, created) - one per customer and ticket."""
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO contact_alerts (customer, ticket_id, agent, contacts, summary, note, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (data["customer"], data["ticket_id"], data["agent"], data["contacts"],
+             json.dumps(data["summary"], ensure_ascii=False), data["note"], data["at"]))
+        row = self.conn.execute("SELECT id FROM contact_alerts WHERE customer = ? AND ticket_id = ?",
+                                (data["customer"], data["ticket_id"])).fetchone()
+        return row[0], cur.rowcount == 1
+
+    def contact_alerted(self, customer: str, ticket_id: str) -> bool:
+        """Whether an alert was raised about this customer from this ticket."""
+        return self.conn.execute("SELECT 1 FROM contact_alerts WHERE customer = ? AND ticket_id = ?",
+                                 (customer, ticket_id)).fetchone() is not None
+
+    def get_contact_alert(self, alert_id: int) -> dict:
+        """One alert by id."""
+        row = self.conn.execute("SELECT * FROM contact_alerts WHERE id = ?", (alert_id,)).fetchone()
+        return dict(row, summary=json.loads(row["summary"]))
+
+    def list_contact_alerts(self, limit: int, offset: int) -> tuple[list[dict], int]:
+        """A page of alerts, newest first."""
+        total = self.conn.execute("SELECT count(*) FROM contact_alerts").fetchone()[0]
+        rows = self.conn.execute("SELECT * FROM contact_alerts ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset))
+        return [dict(r, summary=json.loads(r["summary"])) for r in rows], total
+
+    # -- value labels ----------------------------------------------------------------------
+    def value_labels(self, language: str | None = None) -> dict[str, dict[str, dict[str, str]]]:
+        """Labels as {language: {path: {value: label}}} (one language, or all)."""
+        sql, params = "SELECT language, path, value, label FROM value_labels", ()
+        if language:
+            sql, params = sql + " WHERE language = ?", (language,)
+        found: dict[str, dict[str, dict[str, str]]] = {}
+        for lang, path, value, label in self.conn.execute(sql + " ORDER BY language, path, value", params):
+            found.setdefault(lang, {}).setdefault(path, {})[value] = label
+        return found
+
+    def set_value_labels(self, language: str, labels: dict[str, dict[str, str]], by: str | None) -> None:
+        """Replace one language's labels."""
+        self.conn.execute("DELETE FROM value_labels WHERE language = ?", (language,))
+        self.conn.executemany(
+            "INSERT INTO value_labels (language, path, value, label, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
+            [(language, path, value, label, utcnow(), by) for path, values in labels.items()
+             for value, label in values.items()])
+
+    # -- recent and favourite replies ------------------------------------------------------
+    def favourites(self, agent: str) -> list[str]:
+        """An agent's favourite snippet keys, newest first."""
+        rows = self.conn.execute("SELECT snippet_key FROM favourites WHERE agent = ? ORDER BY created_at DESC, "
+                                 "rowid DESC", (agent,))
+        return [r[0] for r in rows]
+
+    def set_favourite(self, agent: str, key: str, on: bool) -> None:
+        """Mark or unmark a favourite."""
+        if on:
+            self.conn.execute("INSERT OR IGNORE INTO favourites VALUES (?, ?, ?)", (agent, key, utcnow()))
+        else:
+            self.conn.execute("DELETE FROM favourites WHERE agent = ? AND snippet_key = ?", (agent, key))
+
+    def recent_insertions(self, agent: str, limit: int) -> list[str]:
+        """The replies an agent inserted most recently (distinct keys, newest first)."""
+        rows = self.conn.execute("SELECT snippet_key FROM insertions WHERE agent = ? AND kind = 'reply' "
+                                 "GROUP BY snippet_key ORDER BY max(last_at) DESC, max(id) DESC LIMIT ?",
+                                 (agent, limit))
+        return [r[0] for r in rows]
+
+    def record_withheld_offer(self, insertion_id: int, offer_key: str, reason: str | None, agent: str) -> None:
+        """Remember that a reply went out without its offer code, and why."""
+        self.conn.execute("INSERT INTO withheld_offers VALUES (?, ?, ?, ?, ?)",
+                          (insertion_id, offer_key, reason, agent, utcnow()))
+
+
+class IndexLogStoreMixin:
+    """Queries of the index's change log (index lifecycle: catch-up, reconcile, lag, rebuilds)."""
+
+    conn: sqlite3.Connection
+
+    def log_index_write(self, keys: list[str], source: str) -> tuple[int, str]:
+        """Record that these snippets changed (inside the write's transaction); its (seq, token)."""
+        token = secrets.token_hex(8)
+        seq = self.conn.execute("INSERT INTO index_writes (token, source, keys, at) VALUES (?, ?, ?, ?)",
+                                (token, source, len(keys), time.time())).lastrowid
+        self.conn.executemany(
+            "INSERT INTO index_keys (key, seq, token) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, token = excluded.token",
+            [(k, seq, token) for k in dict.fromkeys(keys)])
+        return seq, token
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """Run reads in one read transaction: they all see the same committed state (WAL)."""
+        if self.conn.in_transaction:
+            yield self
+            return
+        self.conn.execute("BEGIN DEFERRED")
+        try:
+            yield self
+        finally:
+            self.conn.execute("ROLLBACK")
+
+    def index_head(self) -> tuple[int, str]:
+        """The (seq, token) of the newest write, or (0, '') before the first."""
+        row = self.conn.execute("SELECT seq, token FROM index_writes ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, "")
+
+    def has_index_write(self, seq: int, token: str) -> bool:
+        """Whether the store committed this write (seq 0 is the empty store's state)."""
+        if seq == 0:
+            return token == ""
+        row = self.conn.execute("SELECT 1 FROM index_writes WHERE seq = ? AND token = ?", (seq, token)).fetchone()
+        return row is not None
+
+    def index_keys_since(self, seq: int) -> dict[str, str]:
+        """Snippets changed by writes after ``seq``, with the token of their last change."""
+        return dict(self.conn.execute("SELECT key, token FROM index_keys WHERE seq > ?", (seq,)).fetchall())
+
+    def index_tokens(self, keys: list[str]) -> dict[str, str]:
+        """The token of each snippet's last change (snippets never logged are left out)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            found.update(self.conn.execute(f"SELECT key, token FROM index_keys WHERE key IN "
+                                           f"({','.join('?' * len(chunk))})", chunk).fetchall())
+        return found
+
+    def published_tokens(self) -> dict[str, str]:
+        """Every published snippet's key with the token of its last change ('' if never logged)."""
+        return dict(self.conn.execute(
+            "SELECT s.key, coalesce(k.token, '') FROM snippets s LEFT JOIN index_keys k ON k.key = s.key "
+            "WHERE s.status = 'published'").fetchall())
+
+    def index_lag(self, applied: int) -> dict:
+        """Writes after ``applied``: how many, how many from learning, and when the oldest was."""
+        row = self.conn.execute(
+            "SELECT count(*), coalesce(sum(source = 'learning'), 0), min(at) FROM index_writes WHERE seq > ?",
+            (applied,)).fetchone()
+        return {"writes": row[0], "learned": row[1], "oldest_at": row[2]}
+
+    def compact_index_writes(self, applied: int, before: float) -> int:
+        """Forget writes the index has applied that are older than ``before``; keep ``applied``'s."""
+        return self.conn.execute("DELETE FROM index_writes WHERE seq < ? AND at < ?", (applied, before)).rowcount
+
+    def snippet_id_ranges(self, parts: int) -> list[tuple[int, int | None]]:
+        """Split the snippets by id into ``parts`` ranges [low, high) of similar size (high None: open)."""
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM snippets ORDER BY id")]
+        if not ids:
+            return [(0, None)]
+        step = -(-len(ids) // max(parts, 1))
+        bounds = [ids[i] for i in range(0, len(ids), step)]
+        return [(low, high) for low, high in zip([0, *bounds[1:]], [*bounds[1:], None])]
+
+    def iter_snippet_range(self, low: int, high: int | None) -> Iterator[dict]:
+        """Snippets with ``low <= id < high`` (no upper bound when ``high`` is None), by id."""
+        sql, params = "SELECT * FROM snippets WHERE id >= ?", [low]
+        if high is not None:
+            sql, params = sql + " AND id < ?", [low, high]
+        for row in self.conn.execute(sql + " ORDER BY id", params):
+            yield _snippet_from_row(row)
+
+    def get_meta(self, key: str) -> str | None:
+        """A value of the meta table, or None."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value of the meta table."""
+        self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+class PerfStoreMixin:
+    """perf (issue 10): batched writes for work taken off the request path."""
+
+    conn: sqlite3.Connection
+
+    def record_suggestions(self, events: list[tuple]) -> None:
+        """Remember what /suggest showed: (ticket_id, agent, language, shown, at, ticket_text) rows."""
+        self.conn.executemany("INSERT INTO suggestion_events (ticket_id, agent, language, shown, at, ticket_text) "
+                              "VALUES (?, ?, ?, ?, ?, ?)",
+                              [(t, a, lang, json.dumps(shown), at, text) for t, a, lang, shown, at, text in events])
+
+
+class ConsoleStoreMixin:
+    """Queries of the managers' console: people, sessions, sign-in throttle, snippet library."""
+
+    conn: sqlite3.Connection
+
+    # -- people ----------------------------------------------------------------------------
+    def list_users(self) -> list[dict]:
+        """Every user, by name, without secrets."""
+        rows = self.conn.execute("SELECT id, name, role, active, created_at, last_sign_in_at, "
+                                 "password_hash IS NOT NULL AS has_password FROM users ORDER BY name")
+        return [dict(r) for r in rows]
+
+    def update_user(self, name: str, **columns: object) -> None:
+        """Set some of a user's columns (role, active, password_hash, token_hash, last_sign_in_at)."""
+        allowed = {"role", "active", "password_hash", "token_hash", "last_sign_in_at"}
+        if not columns or not columns.keys() <= allowed:
+            raise ValueError(f"update_user takes {sorted(allowed)}")
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        self.conn.execute(f"UPDATE users SET {sets} WHERE name = ?", [*columns.values(), name])
+
+    def count_active(self, role: str) -> int:
+        """How many active users have a role."""
+        return self.conn.execute("SELECT count(*) FROM users WHERE role = ? AND active = 1",
+                                 (role,)).fetchone()[0]
+
+    # -- sessions --------------------------------------------------------------------------
+    def create_session(self, id_hash: str, user_id: int, csrf: str, at: str) -> None:
+        """Store a new console session."""
+        self.conn.execute("INSERT INTO console_sessions (id_hash, user_id, csrf, created_at, last_seen) "
+                          "VALUES (?, ?, ?, ?, ?)", (id_hash, user_id, csrf, at, at))
+
+    def set_notice(self, id_hash: str, notice: str | None) -> None:
+        """Keep (or clear) a message for the session's next page."""
+        self.conn.execute("UPDATE console_sessions SET notice = ? WHERE id_hash = ?", (notice, id_hash))
+
+    def get_session(self, id_hash: str) -> dict | None:
+        """A session with its user's name, role and state, or None."""
+        row = self.conn.execute(
+            "SELECT s.*, u.name, u.role, u.active FROM console_sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE s.id_hash = ?", (id_hash,)).fetchone()
+        return dict(row) if row else None
+
+    def touch_session(self, id_hash: str, at: str) -> None:
+        """Record activity on a session (idle expiry counts from here)."""
+        self.conn.execute("UPDATE console_sessions SET last_seen = ? WHERE id_hash = ?", (at, id_hash))
+
+    def delete_session(self, id_hash: str) -> None:
+        """End one session."""
+        self.conn.execute("DELETE FROM console_sessions WHERE id_hash = ?", (id_hash,))
+
+    def delete_sessions(self, user_id: int | None = None, idle_before: str | None = None) -> None:
+        """End every session of a user, or every session idle since before a time."""
+        if user_id is not None:
+            self.conn.execute("DELETE FROM console_sessions WHERE user_id = ?", (user_id,))
+        if idle_before is not None:
+            self.conn.execute("DELETE FROM console_sessions WHERE last_seen < ?", (idle_before,))
+
+    # -- sign-in throttle ------------------------------------------------------------------
+    def add_sign_in_failure(self, name: str, ip: str, at: str) -> None:
+        """Count one failed sign-in."""
+        self.conn.execute("INSERT INTO sign_in_failures (name, ip, at) VALUES (?, ?, ?)", (name, ip, at))
+
+    def sign_in_failures(self, name: str, ip: str, since: str) -> tuple[int, int, str | None]:
+        """Failures since a time for this name, for this address, and the oldest of them."""
+        row = self.conn.execute(
+            "SELECT (SELECT count(*) FROM sign_in_failures WHERE name = ? AND at >= ?), "
+            "(SELECT count(*) FROM sign_in_failures WHERE ip = ? AND at >= ?), "
+            "(SELECT min(at) FROM sign_in_failures WHERE (name = ? OR ip = ?) AND at >= ?)",
+            (name, since, ip, since, name, ip, since)).fetchone()
+        return row[0], row[1], row[2]
+
+    def clear_sign_in_failures(self, name: str, before: str | None = None) -> None:
+        """Forget a name's failures (after it signs in), or everyone's older than a time."""
+        if before is not None:
+            self.conn.execute("DELETE FROM sign_in_failures WHERE at < ?", (before,))
+        else:
+            self.conn.execute("DELETE FROM sign_in_failures WHERE name = ?", (name,))
+
+
+    # -- snippet library -------------------------------------------------------------------
+    _LIBRARY_SORTS = {
+        "key": "snippets.key",
+        "updated": "snippets.updated_at DESC, snippets.key",
+        "usage": "usage DESC, snippets.key",
+        # Never verified first, then the earliest due date.
+        "due": "coalesce(julianday(snippets.verified_at) + snippets.verify_every_days, 0), snippets.key",
+    }
+
+    def library(self, *, keys: list[str] | None = None, text: str | None = None, kind: str | None = None,
+                status: str | None = None, tag: str | None = None, missing: str | None = None,
+                owner: str | None = None, due: bool = False, unused_since: str | None = None,
+                sort: str = "key", limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+        """Snippets for the console's library with their usage; ``keys`` (search hits) or a
+        ``text`` substring of key, title or body widen each other; the rest narrow."""
+        where, params = ["1 = 1"], []
+        if keys is not None or text:
+            found = ["0"]
+            if keys:
+                found.append(f"snippets.key IN ({','.join('?' * len(keys))})")
+                params += keys
+            if text:
+                found.append("(snippets.key LIKE ? ESCAPE '\\' OR snippets.texts LIKE ? ESCAPE '\\')")
+                pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                params += [pattern, pattern]
+            where.append("(" + " OR ".join(found) + ")")
+        more, more_params = _snippet_where(kind=kind, status=status, tag=tag, owner=owner)
+        where, params = where + more, params + more_params
+        if missing:
+            where.append("json_type(snippets.texts, '$.' || ?) IS NULL")
+            params.append(missing)
+        if due:
+            where.append(f"({DUE_SQL})")
+        if unused_since:
+            where.append("NOT EXISTS (SELECT 1 FROM insertions i WHERE i.snippet_key = snippets.key "
+                         "AND i.last_at >= ?)")
+            params.append(unused_since)
+        clause = " AND ".join(where)
+        total = self.conn.execute(f"SELECT count(*) FROM snippets WHERE {clause}", params).fetchone()[0]
+        rows = self.conn.execute(
+            "SELECT snippets.*, (SELECT coalesce(sum(times), 0) FROM insertions i WHERE i.snippet_key = snippets.key) "
+            "AS usage, (SELECT max(last_at) FROM insertions i WHERE i.snippet_key = snippets.key) AS last_used "
+            f"FROM snippets WHERE {clause} ORDER BY {self._LIBRARY_SORTS[sort]} LIMIT ? OFFSET ?",
+            [*params, limit, offset]).fetchall()
+        return [_snippet_from_row(r) for r in rows], total
+
+    def distinct_values(self) -> dict[str, list[str]]:
+        """Tags, owners and languages in use, for the library's filter menus."""
+        tags = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT value FROM snippets, json_each(snippets.tags) ORDER BY value")]
+        owners = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT owner FROM snippets WHERE owner IS NOT NULL ORDER BY owner")]
+        languages = [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT j.key FROM snippets, json_each(snippets.texts) AS j ORDER BY j.key")]
+        return {"tags": tags, "owners": owners, "languages": languages}
+
+
+class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfStoreMixin, ConsoleStoreMixin, OfferStoreMixin):
     """Every query the services need, over one SQLite connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._after_commit: list = []  # callables run once the current transaction commits
+
+    def after_commit(self, callback) -> None:
+        """Run ``callback()`` after the current transaction commits (never if it rolls back)."""
+        self._after_commit.append(callback)
 
     # -- transactions and migrations -------------------------------------------------------
     @contextmanager
@@ -488,9 +1179,13 @@ class Store(OfferStoreMixin):
         try:
             yield self
         except BaseException:
+            self._after_commit.clear()
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     def migrate(self) -> list[int]:
         """Apply the migrations not yet applied; return their versions."""
@@ -515,11 +1210,11 @@ class Store(OfferStoreMixin):
     # -- snippets --------------------------------------------------------------------------
     _SNIPPET_COLUMNS = ("key", "kind", "default_language", "texts", "tags", "policies", "offer",
                         "when_json", "fields", "status", "owner", "verified_by", "verified_at",
-                        "verify_every_days", "version", "updated_at", "updated_by")
+                        "verify_every_days", "version", "updated_at", "updated_by", "public")
 
     @staticmethod
     def _snippet_params(data: dict) -> list:
-        row = dict(data, when_json=data.get("when") or {})
+        row = dict(data, when_json=data.get("when") or {}, public=data.get("public") or False)
         return [json.dumps(row[c], ensure_ascii=False) if c in _JSON_COLUMNS else row.get(c)
                 for c in Store._SNIPPET_COLUMNS]
 
@@ -541,18 +1236,12 @@ class Store(OfferStoreMixin):
         return {row["key"]: _snippet_from_row(row) for row in rows}
 
     def list_snippets(self, *, kind: str | None = None, status: str | None = None,
-                      tag: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+                      tag: str | None = None, due: bool | None = None, limit: int = 50,
+                      offset: int = 0) -> tuple[list[dict], int]:
         """A page of snippets ordered by key, and the total matching the filters."""
-        where, params = ["1 = 1"], []
-        if kind:
-            where.append("kind = ?")
-            params.append(kind)
-        if status:
-            where.append("status = ?")
-            params.append(status)
-        if tag:
-            where.append("EXISTS (SELECT 1 FROM json_each(snippets.tags) WHERE value = ?)")
-            params.append(tag)
+        where, params = _snippet_where(kind=kind, status=status, tag=tag)
+        if due is not None:
+            where.append(f"{'' if due else 'NOT '}({DUE_SQL})")
         rows, total = self._page("snippets", where, params, "key", limit, offset)
         return [_snippet_from_row(r) for r in rows], total
 
@@ -626,7 +1315,7 @@ class Store(OfferStoreMixin):
 
     def user_by_token_hash(self, token_hash: str) -> dict | None:
         """The user owning a token hash, or None."""
-        row = self.conn.execute("SELECT id, name, role FROM users WHERE token_hash = ?",
+        row = self.conn.execute("SELECT id, name, role FROM users WHERE token_hash = ? AND active = 1",
                                 (token_hash,)).fetchone()
         return dict(row) if row else None
 
@@ -671,20 +1360,48 @@ def open_store(path: str) -> Store:
     return store
 
 
+class ConnectionPool:
+    """Idle connections of one database, reused by requests (opening one cost ~8% of a suggest)."""
+
+    def __init__(self, path: str, keep: int = 16) -> None:
+        self.path, self.keep = path, keep
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return connect(self.path)
+
+    def give_back(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # a request that failed mid-transaction must not leak it
+            conn.execute("ROLLBACK")
+        with self._lock:
+            if len(self._idle) < self.keep:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+
 def get_store() -> Store:
-    """The request's store (one connection per request, closed at teardown)."""
+    """The request's store (a pooled connection, given back at teardown)."""
     if "store" not in g:
-        g.store = Store(connect(current_app.config["DATABASE"]))
+        g.store = Store(current_app.extensions["replyassist.connections"].take())
     return g.store
 
 
 def _close_store(_exc: BaseException | None = None) -> None:
     store = g.pop("store", None)
     if store is not None:
-        store.conn.close()
+        try:
+            current_app.extensions["replyassist.connections"].give_back(store.conn)
+        except sqlite3.Error:
+            store.conn.close()
 
 
 def init_app(app: Flask) -> None:
-    """Migrate the database and close each request's connection at teardown."""
+    """Migrate the database and give each request a pooled connection."""
     open_store(app.config["DATABASE"]).conn.close()
+    app.extensions["replyassist.connections"] = ConnectionPool(app.config["DATABASE"])
     app.teardown_appcontext(_close_store)

@@ -1,19 +1,47 @@
-"""The app's link to its Whoosh index: one searcher per process, writes in the store's transaction."""
+"""The app's link to its Whoosh index: the index follows the store's change log.
+
+The store commits first, the index follows (the outbox pattern): every transaction that changes
+what a snippet's documents hold appends a write (seq, random token) to the store's change log
+(``index_writes``/``index_keys``, server/db.py), and after the commit the index applies every
+write it has not seen yet, reading only committed state. So the index can lag the store (a
+crash after the store commit: the next sync catches up) but never holds what the store does
+not. The index records the (seq, token) of the last write it applied; a claim the store cannot
+confirm (a store restored from a backup, an index copied from elsewhere, a write rolled back
+after an older version of this code indexed it) is a divergence, and the index is reconciled by
+diffing each snippet's token on both sides. A later write cannot paper that over: it gets a new
+random token, so an index claiming the rolled-back one still does not match.
+
+Syncs run after each write, at start, and in a background thread that also notices other
+processes' commits; ``/api/v1/health`` reports the lag and any disagreement.
+"""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from flask import Flask, current_app
 
-from index.errors import IndexUnavailable
-from index.indexer import apply_changes, apply_locked, indexed_version, open_index, rebuild
+from index import faults
+from index.errors import IndexBusy, IndexUnavailable
+from index.indexer import IndexState, Sync, indexed_state, latest_generation, open_index, sync_locked
 from index.searcher import SnippetSearcher
 from server.db import Store, open_store
 
 log = logging.getLogger(__name__)
+
+# A sync with more snippets to write than this rebuilds aside instead: several processes
+# build faster than one writer, and the store is read in bounded batches.
+BULK_KEYS = 5_000
+COMPACT_EVERY = 600.0  # seconds between trims of the applied part of the change log
+KEEP_WRITES = 3_600.0  # applied writes stay in the log this long (so recent claims stay verifiable)
+
+
+class _TooBig(Exception):
+    """A sync found more to write than one writer should take on."""
 
 
 def searcher() -> SnippetSearcher:
@@ -22,80 +50,156 @@ def searcher() -> SnippetSearcher:
 
 
 def write_snippets(store: Store, snippets: Iterable[dict]) -> None:
-    """Index these snippets' new state; call inside the store transaction that wrote them.
+    """Log these snippets' change; call inside the store transaction that wrote them.
 
-    Running inside the transaction makes a write all-or-nothing: if indexing fails, the
-    store rolls back too. Locks are always taken in the same order (SQLite, then Whoosh).
+    The index is brought up to date right after the commit, in this thread (so the caller's
+    next search sees the change). If that fails, the write stays committed and logged: the
+    background indexer catches up.
     """
-    version = store.bump_data_version()
-    apply_changes(open_index(current_app.config["INDEX_DIR"]), with_learned(store, list(snippets)), version)
+    store.bump_data_version()
+    store.log_index_write([s["key"] for s in snippets], "snippets")
+    faults.point("store-logged")
+    database, index_dir = current_app.config["DATABASE"], current_app.config["INDEX_DIR"]
+    keeper = current_app.extensions.get("replyassist.reindexer")
+
+    def follow() -> None:
+        faults.point("store-committed")
+        try:
+            catch_up(store, database, index_dir)
+        except Exception:  # committed and logged: nothing is lost, the index only lags
+            log.exception("indexing after a commit failed; the background indexer will catch up")
+            if keeper:
+                keeper.poke()
+
+    store.after_commit(follow)
 
 
-def drain_reindex_queue(store: Store, index_dir: str) -> bool:
-    """Re-index every snippet queued for it (by any process); call outside a transaction.
+def _load(store: Store, tokens: dict[str, str]) -> list[dict]:
+    """The snippets of these keys with their learned text and change token (unknown keys left out)."""
+    keys, found = list(tokens), []
+    for start in range(0, len(keys), 500):
+        batch = list(store.get_snippets(keys[start:start + 500]).values())
+        found += [{**s, "index_token": tokens[s["key"]]} for s in with_learned(store, batch)]
+    return found
 
-    Holding the index's writer lock while reading the store, one commit serves all entries
-    queued until then; a writer that finds the queue already served writes nothing.
+
+def _diff(index_revs: dict[str, set[str]], store_tokens: dict[str, str]) -> dict[str, str]:
+    """Keys whose documents differ between the index and the store, with the store's token."""
+    differ = {key: token for key, token in store_tokens.items() if index_revs.get(key) != {token}}
+    differ.update({key: "" for key in index_revs.keys() - store_tokens.keys()})
+    return differ
+
+
+def sync_index(store: Store, index_dir: str | Path, limit: int | None = BULK_KEYS,
+               timeout: float | None = None) -> Sync:
+    """Bring the index up to the store's newest committed write; say what it took.
+
+    An index whose claim the store confirms gets the snippets changed since; one the store
+    cannot confirm is diffed key by key. Raises ``_TooBig`` past ``limit`` snippets.
     """
-    served = 0
+    def plan(state: IndexState | None, revisions: Callable[[], dict]) -> tuple | None:
+        with store.snapshot():
+            head = store.index_head()
+            if state is not None and store.has_index_write(state.seq, state.token):
+                if state.seq == head[0]:
+                    return None
+                mode, changed = "tail", store.index_keys_since(state.seq)
+            else:
+                mode, changed = "reconcile", _diff(revisions(), store.published_tokens())
+                log.warning("the index disagrees with the store (it claims write %s, the store is at %s); "
+                            "reconciling %d snippets", state and (state.seq, state.token), head, len(changed))
+            if limit is not None and len(changed) > limit:
+                raise _TooBig(len(changed))
+            return mode, _load(store, changed), list(changed), *head
 
-    def read():
-        nonlocal served
-        served, keys = store.reindex_queue()
-        if not keys:
-            return None
-        snippets = with_learned(store, list(store.get_snippets(keys).values()))
-        return snippets, store.data_version()
+    ix = open_index(index_dir)
+    state = indexed_state(ix)
+    if state is not None and store.index_head() == (state.seq, state.token):
+        return Sync("none", 0, state.seq)  # in step: no need for the writer lock
+    kwargs = {} if timeout is None else {"timeout": timeout}
+    return sync_locked(ix, plan, **kwargs)
 
-    wrote = apply_locked(open_index(index_dir), read)
-    if wrote:
-        # Only after the commit: a crash before it leaves the entries for the next writer.
-        with store.transaction():
-            store.dequeue_reindex(served)
-    return wrote
+
+def catch_up(store: Store, database: str, index_dir: str) -> Sync:
+    """Sync the index; when there is a lot to write, rebuild it aside instead."""
+    try:
+        return sync_index(store, index_dir)
+    except _TooBig as exc:
+        from server.index_build import rebuild
+
+        log.warning("%s snippets to index: rebuilding the index aside", exc.args[0])
+        report = rebuild(database, index_dir)
+        return Sync("rebuild", report["documents"], report["snapshot_seq"])
 
 
 class Reindexer:
-    """Serves the re-index queue from a background thread, so insertions never wait for Whoosh.
+    """Keeps this process's index in step from a background thread, so insertions never wait.
 
     A Whoosh commit takes ~90 ms on this hardware; done inside each insertion it capped the
     whole desk at ~10 insertions/s (bench/issuance.py). Batched here, one commit serves every
-    insertion queued meanwhile and learned text is searchable within about a second.
+    insertion logged meanwhile and learned text is searchable within about a second. With
+    ``watch``, it also looks every ``PERIOD`` seconds for writes or commits of other processes
+    (a cheap check: the log's newest seq and the index's generation) and syncs when they moved.
     """
 
-    PAUSE = 0.2  # seconds to let more entries queue before a commit
+    PAUSE = 0.2  # seconds to let more writes queue before a commit
+    PERIOD = 1.0
 
-    def __init__(self, database: str, index_dir: str) -> None:
-        self.database, self.index_dir = database, index_dir
+    def __init__(self, database: str, index_dir: str, watch: bool = False) -> None:
+        self.database, self.index_dir, self.watch = database, index_dir, watch
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._seen: tuple[int, int] | None = None  # (store head seq, index generation) last synced
+        self._compacted = 0.0
 
-    def poke(self) -> None:
-        """Something was queued: serve it soon."""
+    def start(self) -> None:
+        """Run the thread (if not already running)."""
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="reindexer", daemon=True)
                 self._thread.start()
+
+    def poke(self) -> None:
+        """Something was logged: serve it soon."""
+        self.start()
         self._wake.set()
 
-    def flush(self) -> None:
-        """Serve the queue now, in this thread (tests, benchmarks, commands)."""
+    def flush(self) -> Sync:
+        """Sync now, in this thread (tests, benchmarks, commands)."""
         store = open_store(self.database)
         try:
-            drain_reindex_queue(store, self.index_dir)
+            head = store.index_head()[0]
+            result = catch_up(store, self.database, self.index_dir)
+            self._seen = (head, latest_generation(self.index_dir))
+            if time.monotonic() - self._compacted > COMPACT_EVERY:
+                self._compacted = time.monotonic()
+                with store.transaction():
+                    store.compact_index_writes(result.seq, time.time() - KEEP_WRITES)
+            return result
         finally:
             store.conn.close()
 
+    def _moved(self) -> bool:
+        store = open_store(self.database)
+        try:
+            head = store.index_head()[0]
+        finally:
+            store.conn.close()
+        return self._seen != (head, latest_generation(self.index_dir))
+
     def _run(self) -> None:
         while True:
-            self._wake.wait()
+            woken = self._wake.wait(self.PERIOD if self.watch else None)
             self._wake.clear()
-            time.sleep(self.PAUSE)
             try:
+                if woken:
+                    time.sleep(self.PAUSE)
+                elif not self._moved():
+                    continue
                 self.flush()
-            except Exception:  # the queue is durable: log, and try again shortly
-                log.exception("re-indexing learned text failed; retrying")
+            except Exception:  # the log is durable: log, and try again shortly
+                log.exception("keeping the index in step failed; retrying")
                 time.sleep(1.0)
                 self._wake.set()
 
@@ -111,54 +215,80 @@ def with_learned(store: Store, snippets: list[dict]) -> list[dict]:
     return [{**s, "learned": learned.get(s["key"], {})} for s in snippets]
 
 
-def _batches(store: Store, size: int = 500) -> Iterable[dict]:
-    batch: list[dict] = []
-    for snippet in store.iter_snippets():
-        batch.append(snippet)
-        if len(batch) == size:
-            yield from with_learned(store, batch)
-            batch = []
-    yield from with_learned(store, batch)
-
-
 def rebuild_index(app: Flask, progress: Callable[[int], None] | None = None,
                   start: Callable[[int], None] | None = None) -> int:
-    """Rebuild the index from the store; return the number of documents indexed."""
-    store = open_store(app.config["DATABASE"])
+    """Rebuild the index aside from a snapshot of the store; return the number of documents."""
+    from server.index_build import rebuild
+
+    return rebuild(app.config["DATABASE"], app.config["INDEX_DIR"], progress=progress, start=start,
+                   procs=app.config.get("INDEX_BUILD_PROCS"))["documents"]
+
+
+def index_health(store: Store, index_dir: str) -> dict:
+    """How the index stands against the store: lag in writes and seconds, queue, rebuilds."""
+    head = store.index_head()
+    report = {"state": "in_step", "in_step": True, "store_seq": head[0], "applied_seq": None,
+              "lag_writes": None, "lag_seconds": None, "learned_queue": None,
+              "last_rebuild": json.loads(store.get_meta("last_rebuild") or "null"),
+              "rebuild_running": _running_rebuild(store)}
     try:
-        with store.transaction():  # a consistent snapshot: no snippet write can slip in between
-            total = store.count_snippets()
-            if start:
-                start(total)
-            count = rebuild(app.config["INDEX_DIR"], _batches(store), store.data_version(),
-                            progress=progress)
-            store.dequeue_reindex(store.reindex_queue()[0])  # the rebuild served them all
-            return count
-    finally:
-        store.conn.close()
+        state = indexed_state(open_index(index_dir))
+    except IndexUnavailable as exc:
+        return {**report, "state": "unavailable", "in_step": False, "detail": str(exc)}
+    if state is None or not store.has_index_write(state.seq, state.token):
+        return {**report, "state": "diverged", "in_step": False,
+                "applied_seq": state and state.seq,
+                "detail": "the index holds a write the store never committed (or cannot confirm); "
+                          "it is being reconciled"}
+    lag = store.index_lag(state.seq)
+    seconds = round(max(time.time() - lag["oldest_at"], 0.0), 3) if lag["oldest_at"] else 0.0
+    behind = lag["writes"] > 0
+    return {**report, "state": "behind" if behind else "in_step", "in_step": not behind,
+            "applied_seq": state.seq, "lag_writes": lag["writes"], "lag_seconds": seconds,
+            "learned_queue": lag["learned"]}
+
+
+def _running_rebuild(store: Store) -> dict | None:
+    running = json.loads(store.get_meta("rebuild_running") or "null")
+    if running is None:
+        return None
+    try:
+        import os
+
+        os.kill(running["pid"], 0)
+    except (OSError, KeyError):
+        return {**running, "interrupted": True}
+    return {**running, "interrupted": False}
 
 
 def ensure_index(app: Flask) -> None:
-    """Rebuild the index at start if it is missing, unreadable, or out of step with the store."""
-    store = open_store(app.config["DATABASE"])
+    """At start: rebuild a missing or unreadable index; otherwise catch up or reconcile it."""
+    database, index_dir = app.config["DATABASE"], app.config["INDEX_DIR"]
     try:
-        wanted = store.data_version()
+        open_index(index_dir)
+    except IndexUnavailable as exc:
+        log.warning("rebuilding the search index: %s", exc)
+        count = rebuild_index(app)
+        log.warning("search index rebuilt: %d documents", count)
+        return
+    store = open_store(database)
+    try:
+        result = catch_up(store, database, index_dir)
     finally:
         store.conn.close()
-    try:
-        found = indexed_version(open_index(app.config["INDEX_DIR"]))
-        if found == wanted:
-            return
-        reason = f"index reflects store version {found}, the store is at {wanted}"
-    except IndexUnavailable as exc:
-        reason = str(exc)
-    log.warning("rebuilding the search index: %s", reason)
-    count = rebuild_index(app)
-    log.warning("search index rebuilt: %d documents", count)
+    if result.mode != "none":
+        log.warning("search index brought in step at start (%s): %d snippets", result.mode, result.keys)
 
 
 def init_app(app: Flask) -> None:
-    """Make sure the index is usable and give the app its searcher."""
+    """Make sure the index is usable and give the app its searcher and background indexer."""
     ensure_index(app)
     app.extensions["replyassist.searcher"] = SnippetSearcher(app.config["INDEX_DIR"])
-    app.extensions["replyassist.reindexer"] = Reindexer(app.config["DATABASE"], app.config["INDEX_DIR"])
+    keeper = Reindexer(app.config["DATABASE"], app.config["INDEX_DIR"],
+                       watch=app.config.get("INDEX_WATCH", not app.config.get("TESTING")))
+    app.extensions["replyassist.reindexer"] = keeper
+
+    @app.before_request
+    def _watch() -> None:  # a serving process (not a CLI command) watches for others' writes
+        if keeper.watch and keeper._thread is None:
+            keeper.start()

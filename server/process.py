@@ -26,10 +26,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env(home: Path, extra: dict[str, str] | None) -> dict[str, str]:
+def _env(home: Path, extra: dict[str, str] | None, root: Path = ROOT) -> dict[str, str]:
     # Drop inherited REPLYASSIST_* settings: a DATABASE or INDEX_DIR would point outside the home.
     env = {k: v for k, v in os.environ.items() if not k.startswith("REPLYASSIST_")}
-    return {**env, "REPLYASSIST_HOME": str(home), "PYTHONPATH": str(ROOT), **(extra or {})}
+    return {**env, "REPLYASSIST_HOME": str(home), "PYTHONPATH": str(root), **(extra or {})}
 
 
 def flask_cli(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float | None = 300) -> str:
@@ -41,13 +41,50 @@ def flask_cli(home: Path, *args: str, env: dict[str, str] | None = None, timeout
     return result.stdout
 
 
+def command(kind: str, port: int, threads: int, workers: int = 1) -> list[str]:
+    """The command line of a server: ``waitress`` (one process) or ``gunicorn`` (``workers`` processes)."""
+    if kind == "gunicorn":
+        return [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", f"--workers={workers}",
+                f"--threads={threads}", "--graceful-timeout=10", "server:create_app()"]
+    return [str(BIN / "waitress-serve"), "--host", "127.0.0.1", f"--port={port}",
+            f"--threads={threads}", "--call", "server:create_app"]
+
+
+def memory(pid: int) -> dict[str, int]:
+    """Resident (RSS) and proportional (PSS: shared pages split between sharers) kB of a process."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+        for line in handle:
+            name, _, rest = line.partition(":")
+            if name in ("Rss", "Pss"):
+                out[name.lower() + "_kb"] = int(rest.split()[0])
+    return out
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (gunicorn's workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text(encoding="ascii")
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
 class ServerProcess:
-    """A waitress process serving ``server:create_app`` over one home, on 127.0.0.1."""
+    """A server (waitress, or gunicorn with worker processes) for ``server:create_app`` on 127.0.0.1."""
 
     def __init__(self, home: Path, threads: int = 4, port: int | None = None,
-                 env: dict[str, str] | None = None, log: Path | None = None) -> None:
+                 env: dict[str, str] | None = None, log: Path | None = None,
+                 kind: str = "waitress", workers: int = 1, root: Path = ROOT) -> None:
         self.home = Path(home)
+        self.root = Path(root)  # another checkout serves its own code (a bench's "before")
         self.threads = threads
+        self.kind, self.workers = kind, workers
         self.port = port or free_port()  # known before start, so a client can be pointed here first
         self.env = env or {}
         self.log = log or self.home / f"server-{self.port}.log"
@@ -62,9 +99,8 @@ class ServerProcess:
         if self.process is None or self.process.poll() is not None:
             with open(self.log, "ab") as out:  # append: a restart keeps the earlier run's lines
                 self.process = subprocess.Popen(
-                    [str(BIN / "waitress-serve"), "--host", "127.0.0.1", f"--port={self.port}",
-                     f"--threads={self.threads}", "--call", "server:create_app"],
-                    cwd=ROOT, env=_env(self.home, self.env), stdout=out, stderr=subprocess.STDOUT)
+                    command(self.kind, self.port, self.threads, self.workers),
+                    cwd=self.root, env=_env(self.home, self.env, self.root), stdout=out, stderr=subprocess.STDOUT)
         if wait:
             self.wait_healthy(timeout)
         return self
@@ -97,6 +133,13 @@ class ServerProcess:
         if self.process is not None and self.process.poll() is not None:
             raise ServerError(f"the server on port {self.port} exited with code {self.process.returncode}; "
                               f"its log ends:\n{self.tail()}")
+
+    def memory(self) -> list[dict]:
+        """Memory of each process serving requests (gunicorn's workers, or waitress itself)."""
+        if self.process is None:
+            return []
+        pids = children(self.process.pid) if self.kind == "gunicorn" else [self.process.pid]
+        return [{"pid": pid, **memory(pid)} for pid in pids]
 
     def tail(self, lines: int = 40) -> str:
         try:

@@ -20,6 +20,7 @@ trial render over an empty ticket.
 from __future__ import annotations
 
 import operator
+import re
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -242,6 +243,11 @@ def _parse(source: str) -> nodes.Template:
 
 def placeholders(source: str) -> list[str]:
     """The dotted paths a template uses, e.g. ``customer.first_name``; raises ValueError if invalid."""
+    return list(_placeholders(source))
+
+
+@lru_cache(maxsize=2048)
+def _placeholders(source: str) -> tuple[str, ...]:
     ast = _parse(source)
     paths = []
     for node in ast.find_all((nodes.Getattr, nodes.Name)):
@@ -254,7 +260,7 @@ def placeholders(source: str) -> list[str]:
             paths.append(".".join(reversed(parts)))
     # "customer" is also seen inside "customer.first_name": keep only the longest paths.
     unique = set(paths)
-    return sorted(p for p in unique if not any(q.startswith(p + ".") for q in unique))
+    return tuple(sorted(p for p in unique if not any(q.startswith(p + ".") for q in unique)))
 
 
 def _syntax_problems(ast: nodes.Template) -> list[str]:
@@ -331,3 +337,26 @@ def render(source: str, context: dict) -> Rendered:
         _missing.reset(missing_token)
         _budget.reset(budget_token)
     return Rendered(text=text, missing=found)
+
+
+
+MARKER = re.compile(r"\[\[([a-z_]+)((?:\.[a-z0-9_]+)*)\]\]")
+# Sentences end at . ! ? and their CJK and Arabic forms (with a closing quote or bracket).
+_SENTENCE = re.compile(r"[^.!?。！？؟]*(?:[.!?。！？؟]+[\"'」』)）]*\s*|$)")
+_HIDDEN = re.compile("\x00([a-z_]+)([\x01a-z0-9_]*)\x00")
+
+
+def without_sentences(text: str, roots: set[str]) -> str:
+    """Rendered text less every sentence holding a ``[[marker]]`` under ``roots`` (e.g. an
+    unissued ``[[offer.code]]``); a line left empty goes too. Other markers stay as they are."""
+    # Markers become dot-free tokens first, so "[[offer.code]]" does not end a sentence.
+    text = MARKER.sub(lambda m: f"\x00{m.group(1)}{m.group(2).replace('.', chr(1))}\x00", text)
+    lines = []
+    for line in text.split("\n"):
+        kept = "".join(s for s in _SENTENCE.findall(line)
+                       if not any(m.group(1) in roots for m in _HIDDEN.finditer(s)))
+        if line.strip() and not kept.strip():
+            continue
+        lines.append(kept.rstrip())
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return _HIDDEN.sub(lambda m: f"[[{m.group(1)}{m.group(2).replace(chr(1), '.')}]]", text)

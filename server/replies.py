@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from server.eligibility import Eligibility, evaluate
+from server.localise import localise
 from server.render import RenderError, placeholders, render
 
 _MONEY = re.compile(r"^\d{1,9}([.,]\d{1,2})?$")
@@ -82,7 +83,8 @@ def prepare(snippet: dict, language: str | None, context: dict) -> PreparedReply
     """Render a reply over a ticket context and judge whether it fits the ticket."""
     lang, text = text_in(snippet, language)
     try:
-        rendered, error = render(text["body"], context), None
+        # Values read in the reply's language (statuses, dates); the conditions see them raw.
+        rendered, error = render(text["body"], localise(context, lang, context.get("_labels"))), None
     except RenderError as exc:
         rendered, error = None, f"This reply's template cannot be rendered for this ticket: {exc}."
     return PreparedReply(language=lang, title=text["title"], text=rendered.text if rendered else None,

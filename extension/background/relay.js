@@ -12,10 +12,33 @@ const HANDLERS = {
   [MSG.SEARCH]: async ({ q, kind, language, limit = 8 }) =>
     apiRequest(await loadConfig(), { path: '/search', query: { q, kind, language, limit } }),
 
-  [MSG.INSERT]: async ({ key, ticket, fields = {}, language, confirmIneligible = false }) => {
+  [MSG.INSERT]: async ({ key, ticket, fields = {}, language, confirmIneligible = false, withoutOffer, withheldBecause }) => {
     const body = { key, ticket, fields, confirm_ineligible: confirmIneligible };
     if (language) body.language = language;
+    if (withoutOffer) Object.assign(body, { without_offer: true, withheld_because: withheldBecause || null });
     return apiRequest(await loadConfig(), { method: 'POST', path: '/insertions', body });
+  },
+
+  [MSG.RENDER]: async ({ ticket, keys, language }) =>
+    apiRequest(await loadConfig(), { method: 'POST', path: '/replies/render', body: language ? { ticket, keys, language } : { ticket, keys } }),
+
+  [MSG.MY_REPLIES]: async ({ language }) => apiRequest(await loadConfig(), { path: '/me/replies', query: { language } }),
+
+  [MSG.FAVOURITE]: async ({ key, on, language }) =>
+    apiRequest(await loadConfig(), {
+      method: on ? 'PUT' : 'DELETE',
+      path: `/me/favourites/${key.split('/').map(encodeURIComponent).join('/')}`,
+      query: { language },
+    }),
+
+  [MSG.ALERT]: async ({ ticket, note }) =>
+    apiRequest(await loadConfig(), { method: 'POST', path: '/contacts/alerts', body: { ticket, note: note || null } }),
+  [MSG.FEEDBACK]: async ({ ticketId, key, reason, language, undo = false }) => {
+    const body = undo ? { ticket_id: ticketId, key } : { ticket_id: ticketId, key, reason: reason || null };
+    if (language && !undo) body.language = language;
+    const result = await apiRequest(await loadConfig(), { method: undo ? 'DELETE' : 'POST', path: '/feedback', body });
+    // DELETE answers 204 without a body: that is success too.
+    return !result.ok && undo && result.error.status === 204 ? success({}) : result;
   },
 
   [MSG.TEST_CONNECTION]: async ({ backendUrl, token }) => testConnection({ backendUrl, token }),

@@ -21,32 +21,48 @@ export async function start() {
 
   const caret = trackCaret(() => adapter.findComposer(document), signal);
 
+  // Languages the agent chose for tickets (the detected one was wrong), by ticket id.
+  const languages = new Map();
+
   /** The ticket as the server takes it: the agent's name from the options if the page lacks it,
-   * and where it lives (helpdesk and account host), since ticket ids of two helpdesks collide. */
-  const withAgent = (t) => ({
-    helpdesk: adapter.name || 'generic',
-    brand: location.hostname,
-    ...(t.agent && t.agent.first_name
-      ? t
-      : { ...t, agent: { ...(t.agent || {}), ...(config.agentName ? { first_name: config.agentName } : {}) } }),
-  });
+   * where it lives (helpdesk and account host), since ticket ids of two helpdesks collide, the
+   * page's address (links back from repeat-contact banners), and the language the agent chose. */
+  const withAgent = (t) => {
+    const out = {
+      helpdesk: adapter.name || 'generic',
+      brand: location.hostname,
+      ...(t.agent && t.agent.first_name
+        ? t
+        : { ...t, agent: { ...(t.agent || {}), ...(config.agentName ? { first_name: config.agentName } : {}) } }),
+    };
+    if (!out.url && /^https?:$/.test(location.protocol)) out.url = location.href;
+    if (languages.has(t.id)) out.language = languages.get(t.id);
+    return out;
+  };
 
   async function suggest() {
     const seq = ++request;
     panel.showLoading(ticket);
+    panel.forcedLanguage = languages.get(ticket.id) || null;
     const result = await send(MSG.SUGGEST, { ticket: withAgent(ticket), limit: 5 });
     if (seq !== request) return; // the agent moved on to another ticket meanwhile
     if (result.ok) panel.showSuggestions(ticket, result.data);
     else panel.showError(result.error);
   }
 
-  async function insert(reply, fields, confirmIneligible, language) {
+  async function loadMine() {
+    const result = await send(MSG.MY_REPLIES, {});
+    if (result.ok) panel.setMine(result.data);
+  }
+
+  async function insert(reply, fields, confirmIneligible, language, options = {}) {
     const current = ticket;
     if (!current) return { ok: false, error: { kind: ERROR.HTTP, detail: 'No ticket is open.' } };
-    const payload = { key: reply.key, ticket: withAgent(current), fields, confirmIneligible };
+    const payload = { key: reply.key, ticket: withAgent(current), fields, confirmIneligible, ...options };
     if (language) payload.language = language;
     const result = await send(MSG.INSERT, payload);
     if (!result.ok) return result;
+    loadMine(); // it is a recent reply now
     // Never into another ticket's reply box: the agent may have moved on meanwhile.
     const composer = ticket === current ? adapter.findComposer(document) : null;
     let inserted = false;
@@ -67,12 +83,25 @@ export async function start() {
     onRetry: () => ticket && suggest(),
     onInsert: insert,
     onSearch: (q) => send(MSG.SEARCH, { q, limit: 8 }),
+    onRender: (keys, language) =>
+      ticket
+        ? send(MSG.RENDER, { ticket: withAgent(ticket), keys, language: language || languages.get(ticket.id) })
+        : Promise.resolve({ ok: false, error: { kind: ERROR.HTTP, detail: 'No ticket is open.' } }),
+    onLanguage: (language) => {
+      if (!ticket) return;
+      if (language) languages.set(ticket.id, language);
+      else languages.delete(ticket.id);
+      suggest();
+    },
+    onFavourite: (key, on) => send(MSG.FAVOURITE, { key, on }),
+    onAlert: () => send(MSG.ALERT, { ticket: withAgent(ticket) }),
     onOpenOptions: () => send(MSG.OPEN_OPTIONS),
     onOpenChange: (open) => {
       closedByAgent = !open;
     },
   });
   initShortcuts(panel, panel.host, signal);
+  loadMine();
 
   const watcher = watchTicket(
     () => adapter.readTicket(document, location),

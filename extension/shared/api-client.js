@@ -85,11 +85,15 @@ function problemOf(status, problem, url) {
   if (status === 403) return [ERROR.FORBIDDEN, detail, extra];
   if (status === 422) {
     const fields = (p.errors && p.errors.fields) || {};
-    return [ERROR.VALIDATION, detail, { ...extra, fields }];
+    return [ERROR.VALIDATION, detail, { ...extra, fields, errors: p.errors || {} }];
   }
   if (status === 409) {
     const notEligible = String(p.type || '').endsWith('/not-eligible');
-    return [notEligible ? ERROR.NOT_ELIGIBLE : ERROR.CONFLICT, detail, { ...extra, reason: p.reason || null }];
+    return [
+      notEligible ? ERROR.NOT_ELIGIBLE : ERROR.CONFLICT,
+      detail,
+      { ...extra, reason: p.reason || null, limit: p.limit || null, availableFrom: p.available_from || null },
+    ];
   }
   if (status === 404 && !problem) {
     return [ERROR.HTTP, `${url.pathname} is not on this server: is ${url.origin} a Reply Assist server?`, extra];

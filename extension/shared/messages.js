@@ -6,7 +6,12 @@
 export const MSG = Object.freeze({
   SUGGEST: 'ra:suggest', // { ticket, limit? } -> suggest response
   SEARCH: 'ra:search', // { q, kind?, language?, limit? } -> search response
-  INSERT: 'ra:insert', // { key, ticket, fields, language?, confirmIneligible? } -> insertion
+  INSERT: 'ra:insert', // { key, ticket, fields, language?, confirmIneligible?, withoutOffer?, withheldBecause? } -> insertion
+  RENDER: 'ra:render', // { ticket, keys, language? } -> { language, replies } (search hits, favourites)
+  MY_REPLIES: 'ra:my-replies', // { language? } -> { favourites, recent }
+  FAVOURITE: 'ra:favourite', // { key, on, language? } -> { favourites, recent }
+  ALERT: 'ra:alert', // { ticket, note? } -> the alert for customer success
+  FEEDBACK: 'ra:feedback', // { ticketId, key, reason?, language?, undo? } -> feedback (or {} on undo)
   TEST_CONNECTION: 'ra:test-connection', // { backendUrl, token } -> { steps: [...] }
   OPEN_OPTIONS: 'ra:open-options', // {} -> {}
   TOGGLE_SIDEBAR: 'ra:toggle-sidebar', // {} (worker -> tab)

@@ -1,7 +1,8 @@
 // The sidebar's cards: a policy, a reply (with its fill-in form and Insert), a search hit.
 
 import { ERROR } from '../shared/messages.js';
-import { dirOf, fill, h, languageName, segments } from './dom.js';
+import { dirOf, fill, h, languageName, marked, segments } from './dom.js';
+import { plainMessage } from './errors.js';
 
 /** The reply's fill-in fields: the server's list, else the `fields.*` placeholders left open. */
 export function fieldsOf(reply) {
@@ -37,6 +38,7 @@ export function policyCard(policy, { open = true } = {}) {
       null,
       h('span', { class: 'kind' }, 'Policy'),
       h('span', { class: 'title', lang, dir: dirOf(lang) }, policy.title),
+      staleBadge(policy),
     ),
     h(
       'div',
@@ -58,12 +60,53 @@ function tagsOf(item) {
     : null;
 }
 
-function eligibilityBadge(reply) {
+/**
+ * Whether the ticket meets the reply's conditions: met, none to meet, not met, or unknown.
+ * This is not relevance (see matchBadge): a reply can fit the facts and miss the question.
+ */
+export function conditionsBadge(reply) {
   if (!('eligible' in reply)) return null; // a server without eligibility
+  if (reply.eligible === true && reply.conditions === false)
+    return h('span', { class: 'badge none', title: 'This reply has no conditions to check' }, 'No conditions');
   if (reply.eligible === true)
-    return h('span', { class: 'badge ok', title: "The ticket meets this reply's conditions" }, 'Fits');
-  if (reply.eligible === false) return h('span', { class: 'badge no', title: reply.reason || '' }, "Doesn't fit");
-  return h('span', { class: 'badge unknown', title: reply.reason || '' }, 'Check');
+    return h('span', { class: 'badge ok', title: "The ticket meets this reply's conditions" }, 'Conditions met');
+  if (reply.eligible === false)
+    return h('span', { class: 'badge no', title: reply.reason || '' }, 'Conditions not met');
+  return h('span', { class: 'badge unknown', title: reply.reason || '' }, 'Check conditions');
+}
+
+const MATCH_LEVELS = [
+  [0.8, 3, 'Strong match'],
+  [0.5, 2, 'Good match'],
+  [0, 1, 'Weak match'],
+];
+
+/**
+ * How well the reply matches the ticket's words: the server's confidence label when it sends
+ * one, else the score relative to the best reply's (the first is always the strongest).
+ */
+export function matchBadge(reply, topScore) {
+  const label = typeof reply.confidence === 'string' ? reply.confidence : reply.confidence && reply.confidence.label;
+  if (!label && !(topScore > 0 && reply.score >= 0)) return null;
+  const ratio = topScore > 0 ? reply.score / topScore : 0;
+  const [, level, text] = MATCH_LEVELS.find(([min]) => ratio >= min);
+  const shown = label ? String(label) : text;
+  return h(
+    'span',
+    { class: 'match', dataset: { level: String(level) }, title: `Relevance: ${shown}. ${reply.why || ''}`.trim() },
+    h('span', { class: 'bars', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')),
+    shown,
+  );
+}
+
+/** A small flag when the snippet's owner is overdue to confirm it is still right. */
+function staleBadge(item) {
+  if (!item.verification_overdue) return null;
+  return h(
+    'span',
+    { class: 'badge stale', title: 'Not verified for a while: check it is still right before sending' },
+    'Unverified',
+  );
 }
 
 function offerLine(reply) {
@@ -93,9 +136,10 @@ function offerLine(reply) {
  * preview; its fields appear when the server names them.
  */
 export class ReplyCard {
-  constructor(reply, { onInsert, onSelect, hit = null }) {
+  constructor(reply, { onInsert, onSelect, hit = null, topScore = 0, favourite = null, onFavourite, highlight = [] }) {
     this.reply = reply;
     this.onInsert = onInsert;
+    this.highlight = highlight;
     this.fields = fieldsOf(reply);
     this.inputs = new Map();
     const lang = reply.language || 'en';
@@ -103,7 +147,14 @@ export class ReplyCard {
 
     this.preview = hit
       ? h('p', { class: 'fragments', dir: 'auto', lang }, segments(hit.body_fragments))
-      : h('div', { class: 'text', dir: 'auto', lang });
+      : h('div', { class: 'text clamped', dir: 'auto', lang });
+    this.more = hit
+      ? null
+      : h(
+          'button',
+          { class: 'link more-text', type: 'button', dir: 'ltr', lang: 'en', onclick: (e) => (e.stopPropagation(), this.toggleText()) },
+          'Show all',
+        );
     // The sidebar speaks English; only the reply's own words take the reply's direction.
     this.result = h('div', { class: 'result', role: 'status', 'aria-live': 'polite', dir: 'ltr', lang: 'en' });
     this.insertButton = h('button', { class: 'insert primary', type: 'submit' }, 'Insert');
@@ -130,8 +181,26 @@ export class ReplyCard {
       reply.fallback || hit
         ? h('span', { class: 'badge lang', title: hit ? '' : "No text in the ticket's language" }, languageName(lang))
         : null;
-    const title =
-      hit && hit.title_fragments && hit.title_fragments.length ? segments(hit.title_fragments) : reply.title;
+    const title = highlight.length
+      ? marked(reply.title, highlight)
+      : hit && hit.title_fragments && hit.title_fragments.length
+        ? segments(hit.title_fragments)
+        : reply.title;
+    this.star =
+      favourite === null
+        ? null
+        : h(
+            'button',
+            {
+              class: 'icon star',
+              type: 'button',
+              'aria-pressed': String(favourite),
+              title: favourite ? 'Remove from your favourites' : 'Add to your favourites',
+              'aria-label': 'Favourite',
+              onclick: (e) => (e.stopPropagation(), this.toggleFavourite(onFavourite)),
+            },
+            favourite ? '★' : '☆',
+          );
 
     this.el = h(
       'article',
@@ -150,11 +219,13 @@ export class ReplyCard {
         null,
         hit ? h('span', { class: 'kind' }, 'Reply') : null,
         h('h3', { class: 'title' }, title),
-        h('span', { class: 'badges', dir: 'ltr' }, eligibilityBadge(reply), langBadge),
+        this.star,
       ),
+      h('div', { class: 'badges', dir: 'ltr', lang: 'en' }, conditionsBadge(reply), matchBadge(reply, topScore), langBadge, staleBadge(reply)),
       reason,
       offerLine(reply),
       this.preview,
+      this.more,
       form,
       this.result,
     );
@@ -215,7 +286,25 @@ export class ReplyCard {
     for (const [name, value] of Object.entries(values)) {
       if (value) text = text.split(`[[fields.${name}]]`).join(value);
     }
-    fill(this.preview, withGaps(text));
+    fill(this.preview, withGaps(text).map((part) => (typeof part === 'string' && this.highlight.length ? marked(part, this.highlight) : part)));
+    // Clamped at about six lines: only a short reply needs no "Show all".
+    if (this.more) this.more.hidden = text.split('\n').length < 5 && text.length < 140;
+  }
+
+  toggleText() {
+    const open = this.preview.classList.toggle('clamped') === false;
+    this.more.textContent = open ? 'Show less' : 'Show all';
+  }
+
+  async toggleFavourite(onFavourite) {
+    const on = this.star.getAttribute('aria-pressed') !== 'true';
+    this.star.disabled = true;
+    const result = await onFavourite(this.reply.key, on);
+    this.star.disabled = false;
+    if (!result || !result.ok) return;
+    this.star.setAttribute('aria-pressed', String(on));
+    this.star.textContent = on ? '★' : '☆';
+    this.star.title = on ? 'Remove from your favourites' : 'Add to your favourites';
   }
 
   markField(name, message) {
@@ -239,7 +328,7 @@ export class ReplyCard {
     (empty || this.inputs.values().next().value || { input: this.insertButton }).input.focus();
   }
 
-  async insert(confirm = false) {
+  async insert(confirm = false, options = {}) {
     const values = this.values();
     const empty = [...this.inputs.values()].filter(({ input, spec }) => spec.required && !input.value.trim());
     if (empty.length) {
@@ -253,7 +342,7 @@ export class ReplyCard {
       return;
     }
     this.setState('busy', 'Inserting…');
-    const result = await this.onInsert(this.reply, values, confirm);
+    const result = await this.onInsert(this.reply, values, confirm, options);
     if (result.ok) this.showInserted(result.data, result.inserted, result.already);
     else this.showError(result.error);
   }
@@ -279,6 +368,8 @@ export class ReplyCard {
     }
     const lines = [];
     if (already) lines.push(h('strong', null, 'Already in the reply box; not inserted a second time.'));
+    else if (inserted && data.offer_withheld)
+      lines.push(h('strong', null, 'Inserted without the code; recorded as sent without it.'));
     else if (inserted) lines.push(h('strong', null, 'Inserted into the reply box.'));
     else
       lines.push(h('strong', null, 'No reply box found on this page: open the reply editor, then press Insert again.'));
@@ -305,34 +396,64 @@ export class ReplyCard {
     );
   }
 
+  labelOf(name) {
+    const entry = this.inputs.get(name);
+    return entry ? entry.spec.label || entry.spec.name : humanize(name);
+  }
+
   showError(error) {
     if (error.kind === ERROR.VALIDATION && error.fields && Object.keys(error.fields).length) {
-      let marked = false;
+      let flagged = false;
       for (const [name, messages] of Object.entries(error.fields)) {
         if (!this.inputs.has(name)) {
           // A search hit doesn't list its fields; the server's 422 names them.
           this.fieldBox.append(this.fieldRow({ name, label: humanize(name), type: 'text', required: true }));
         }
-        marked = this.markField(name, [].concat(messages).join(' ')) || marked;
+        flagged = this.markField(name, [].concat(messages).join(' ')) || flagged;
       }
-      this.setState('error', error.detail || 'Check the fields.');
-      if (marked) this.focusFirstEmpty();
+      this.setState('error', plainMessage(error, (name) => this.labelOf(name)));
+      if (flagged) this.focusFirstEmpty();
       return;
     }
     if (error.kind === ERROR.NOT_ELIGIBLE) {
-      this.askToConfirm(error.reason || error.detail);
+      this.askToConfirm(error.reason || plainMessage(error));
       return;
     }
-    this.setState('error', error.detail || error.title || 'Insert failed.');
+    if (error.kind === ERROR.CONFLICT && error.limit && this.reply.offer) {
+      // The limit stands; the reply can still go out, without the code (recorded as such).
+      this.setState(
+        'refused',
+        h('span', null, plainMessage(error)),
+        ' ',
+        h(
+          'button',
+          {
+            class: 'link without-code',
+            type: 'button',
+            onclick: (e) => (e.stopPropagation(), this.insert(this.reply.eligible === false, { withoutOffer: true, withheldBecause: error.limit })),
+          },
+          'Insert without the code',
+        ),
+      );
+      return;
+    }
+    this.setState('error', plainMessage(error));
   }
 }
 
-/** A manual-search hit: a policy to read, or a reply to insert (a ReplyCard). */
-export function searchHit(hit, { onInsert, onSelect }) {
+/**
+ * A manual-search hit: a policy to read, or a reply to insert (a ReplyCard). With `rendered`
+ * (the reply rendered over the ticket by the server) the card shows that preview, never the
+ * raw template; the query's words are marked in it.
+ */
+export function searchHit(hit, { onInsert, onSelect, rendered = null, words = [], favourite = null, onFavourite }) {
   const lang = hit.language || 'en';
   if (hit.kind === 'reply') {
+    if (rendered) {
+      return new ReplyCard(rendered, { onInsert, onSelect, highlight: words, favourite, onFavourite }).el;
+    }
     const reply = { key: hit.key, title: hit.title, language: lang, text: '', missing: [], tags: hit.tags };
-    return new ReplyCard(reply, { onInsert, onSelect, hit }).el;
+    return new ReplyCard(reply, { onInsert, onSelect, hit: withoutTemplates(hit) }).el;
   }
   const title = hit.title_fragments && hit.title_fragments.length ? segments(hit.title_fragments) : hit.title;
   return h(
@@ -341,4 +462,16 @@ export function searchHit(hit, { onInsert, onSelect }) {
     h('header', null, h('span', { class: 'kind' }, 'Policy'), h('h3', { class: 'title' }, title)),
     h('p', { class: 'fragments', dir: 'auto' }, segments(hit.body_fragments)),
   );
+}
+
+/** Fragments with `{{ placeholders }}` shown as "…" (when the rendered preview is unavailable). */
+function withoutTemplates(hit) {
+  const clean = (fragments) =>
+    (fragments || []).map((fragment) =>
+      (Array.isArray(fragment) ? fragment : []).map(([text, isMatch]) => [
+        String(text).replace(/\{\{[^}]*\}\}|\{\{[^}]*$|^[^{]*\}\}/g, '…'),
+        isMatch,
+      ]),
+    );
+  return { ...hit, body_fragments: clean(hit.body_fragments) };
 }

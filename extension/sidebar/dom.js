@@ -41,6 +41,17 @@ export function segments(fragments) {
   return out;
 }
 
+/** Text with the words of a query marked (case-insensitive, word starts), as nodes. */
+export function marked(text, words) {
+  const parts = (words || []).filter((w) => w.length > 1).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  if (!parts.length) return [String(text)];
+  const pattern = new RegExp(`(${parts.join('|')})`, 'giu');
+  return String(text)
+    .split(pattern)
+    .map((piece, i) => (i % 2 ? h('mark', null, piece) : piece))
+    .filter((piece) => piece !== '');
+}
+
 const RTL = new Set(['ar', 'he', 'fa', 'ur', 'ps', 'yi']);
 
 /** `dir` for a language code. */

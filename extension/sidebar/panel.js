@@ -5,8 +5,14 @@
 import { ERROR } from '../shared/messages.js';
 import { ReplyCard, policyCard, searchHit } from './cards.js';
 import { dirOf, fill, h, languageName } from './dom.js';
+import { repeatBanner } from './repeat-contact.js';
+import { Layout } from './layout.js';
+import { plainMessage } from './errors.js';
+import { feedbackControl } from './feedback.js';
 
 const HOST_ID = 'reply-assist-sidebar';
+// Languages an agent can force (the demo store's); a detected other one is added when seen.
+const LANGUAGES = ['en', 'it', 'id', 'ja', 'ar'];
 
 async function loadStyles() {
   const css = await (await fetch(chrome.runtime.getURL('sidebar/sidebar.css'))).text();
@@ -16,8 +22,9 @@ async function loadStyles() {
 }
 
 /**
- * Create the panel. `actions`: onRetry(), onInsert(reply, values, confirm) -> Result,
- * onSearch(q) -> Result, onOpenOptions(), onOpenChange(open).
+ * Create the panel. `actions`: onRetry(), onInsert(reply, values, confirm, language, options) -> Result,
+ * onSearch(q) -> Result, onRender(keys, language) -> Result, onLanguage(code | null),
+ * onFavourite(key, on) -> Result, onAlert() -> Result, onOpenOptions(), onOpenChange(open).
  */
 export async function createPanel(actions) {
   document.getElementById(HOST_ID)?.remove();
@@ -26,19 +33,34 @@ export async function createPanel(actions) {
   root.adoptedStyleSheets = [await loadStyles()];
   // On <html>, not <body>: single-page helpdesks replace <body> children as they route.
   document.documentElement.append(host);
-  return new Panel(host, root, actions);
+  const layout = await Layout.load(host);
+  return new Panel(host, root, actions, layout);
 }
 
 class Panel {
-  constructor(host, root, actions) {
+  constructor(host, root, actions, layout) {
     this.host = host;
     this.actions = actions;
+    this.layout = layout;
     this.cards = [];
     this.selected = -1;
     this.ticket = null;
     this.searchSeq = 0;
+    this.favourites = new Set();
+    this.mine = { favourites: [], recent: [] };
 
     this.ticketLine = h('span', { class: 'ticket-line' });
+    this.languageSelect = h('select', {
+      class: 'lang-select',
+      'aria-label': 'Reply language',
+      title: 'Reply language: change it when the detected one is wrong',
+    });
+    this.languageSelect.addEventListener('change', () => this.actions.onLanguage?.(this.languageSelect.value || null));
+    this.dockButton = h(
+      'button',
+      { class: 'icon dock', type: 'button', onclick: () => this.layout.flip() },
+      '⇆',
+    );
     this.search = h('input', {
       type: 'search',
       class: 'search',
@@ -71,8 +93,10 @@ class Panel {
           'div',
           { class: 'brand' },
           h('span', { class: 'logo' }, 'RA'),
-          h('div', null, h('strong', null, 'Reply Assist'), this.ticketLine),
+          h('div', { class: 'who' }, h('strong', null, 'Reply Assist'), this.ticketLine),
         ),
+        this.languageSelect,
+        this.dockButton,
         h(
           'button',
           {
@@ -98,7 +122,16 @@ class Panel {
         ' insert',
       ),
     );
+    this.resizer = h('div', {
+      class: 'resizer',
+      role: 'separator',
+      'aria-orientation': 'vertical',
+      'aria-label': 'Resize Reply Assist',
+      title: 'Drag to resize',
+    });
+    this.panel.prepend(this.resizer);
     root.append(this.tab, this.panel);
+    this.layout.attach(this.resizer, this.dockButton);
   }
 
   get isOpen() {
@@ -107,6 +140,7 @@ class Panel {
 
   setOpen(open) {
     this.host.dataset.open = String(open);
+    this.layout.apply(open);
     this.actions.onOpenChange?.(open);
   }
 
@@ -156,18 +190,29 @@ class Panel {
     this.setTicket(ticket);
     const language = data.language || 'en';
     const source = data.language_source === 'detected' ? 'detected' : data.language_source || '';
-    fill(this.ticketLine, `Ticket #${ticket.id} · ${languageName(language)}${source ? ` (${source})` : ''}`);
+    fill(this.ticketLine, `Ticket #${ticket.id}`);
+    this.showLanguages(language, source);
+    this.language = language;
     const policies = data.policies || [];
     const replies = data.replies || [];
+    const topScore = Math.max(0, ...replies.map((r) => r.score || 0));
     this.cards = replies.map(
       (reply) =>
         new ReplyCard(reply, {
-          onInsert: (r, values, confirm) => this.actions.onInsert(r, values, confirm, language),
+          onInsert: (r, values, confirm, options) => this.actions.onInsert(r, values, confirm, language, options),
           onSelect: (card) => this.select(this.cards.indexOf(card)),
+          topScore,
+          favourite: this.favourites.has(reply.key),
+          onFavourite: (key, on) => this.toggleFavourite(key, on),
         }),
     );
+    for (const card of this.cards) {
+      card.el.append(feedbackControl(card.reply, () => ticket.id, language));
+    }
     this.selected = -1;
     const sections = [];
+    const banner = repeatBanner(data.contact, { onAlert: () => this.actions.onAlert() });
+    if (banner) sections.push(banner);
     if (policies.length) {
       sections.push(
         h(
@@ -202,11 +247,16 @@ class Panel {
         ),
       );
     }
-    if (!sections.length) {
+    this.mineBox = h('section', { class: 'mine', 'aria-label': 'Your replies' });
+    sections.push(this.mineBox);
+    this.drawMine();
+    if (!policies.length && !replies.length) {
       this.setState('empty', { language });
       fill(
         this.body,
+        banner,
         h('p', { class: 'empty' }, 'Nothing in the knowledge base fits this ticket yet. Try the search box above.'),
+        this.mineBox,
       );
       this.markDrawn();
       return;
@@ -250,7 +300,7 @@ class Panel {
         'div',
         { class: 'error', role: 'alert' },
         h('h2', null, titles[error.kind] || error.title || 'Something went wrong'),
-        h('p', { class: 'detail' }, error.detail || ''),
+        h('p', { class: 'detail' }, plainMessage(error)),
         h('div', { class: 'actions' }, buttons),
       ),
     );
@@ -322,7 +372,13 @@ class Panel {
       this.setState('search-error');
       return;
     }
-    const hits = result.data.hits || [];
+    const hits = dedupe(result.data.hits || []);
+    // Replies are shown rendered over this ticket (never as raw templates): one more call.
+    const keys = hits.filter((hit) => hit.kind === 'reply').map((hit) => hit.key);
+    const rendered = keys.length ? await this.actions.onRender(keys, null) : null;
+    if (seq !== this.searchSeq) return;
+    const byKey = new Map(rendered && rendered.ok ? rendered.data.replies.map((r) => [r.key, r]) : []);
+    const words = q.split(/\s+/).filter(Boolean);
     fill(
       this.body,
       head,
@@ -331,12 +387,107 @@ class Panel {
             'section',
             { class: 'results', 'aria-label': 'Search results' },
             hits.map((hit) =>
-              searchHit(hit, { onInsert: (r, values, confirm) => this.actions.onInsert(r, values, confirm, null) }),
+              searchHit(hit, {
+                onInsert: (r, values, confirm, options) => this.actions.onInsert(r, values, confirm, null, options),
+                rendered: byKey.get(hit.key) || null,
+                words,
+                favourite: this.favourites.has(hit.key),
+                onFavourite: (key, on) => this.toggleFavourite(key, on),
+              }),
             ),
           )
         : h('p', { class: 'empty' }, 'No policy or reply matches these words.'),
     );
     this.setState('search-results');
+  }
+
+  /** The language picker: the reply language, how it was chosen, and the others to force. */
+  showLanguages(language, source) {
+    const codes = LANGUAGES.includes(language) ? LANGUAGES : [language, ...LANGUAGES];
+    const forced = Boolean(this.forcedLanguage);
+    fill(
+      this.languageSelect,
+      h('option', { value: '' }, forced ? 'Auto' : `${languageName(language)}${source ? ` (${source})` : ''}`),
+      codes.map((code) => h('option', { value: code }, languageName(code))),
+    );
+    this.languageSelect.value = forced ? language : '';
+  }
+
+  /** The agent's favourites and recent replies (from the server), drawn under the replies. */
+  setMine(mine) {
+    this.mine = mine || { favourites: [], recent: [] };
+    this.favourites = new Set(this.mine.favourites.map((r) => r.key));
+    this.drawMine();
+  }
+
+  drawMine() {
+    if (!this.mineBox) return;
+    const { favourites, recent } = this.mine;
+    const chip = (item, kind) =>
+      h(
+        'button',
+        { class: `chip ${kind}`, type: 'button', dataset: { key: item.key }, title: item.title, onclick: () => this.showMine(item) },
+        kind === 'fav' ? '★ ' : '',
+        item.title,
+      );
+    const recentOnly = recent.filter((r) => !this.favourites.has(r.key));
+    fill(
+      this.mineBox,
+      favourites.length || recentOnly.length
+        ? h(
+            'details',
+            { class: 'mine-list', open: true },
+            h('summary', null, `Your replies: ${favourites.length} favourite${favourites.length === 1 ? '' : 's'}, ${recentOnly.length} recent`),
+            h('div', { class: 'chips' }, favourites.map((r) => chip(r, 'fav')), recentOnly.map((r) => chip(r, 'recent'))),
+          )
+        : h('p', { class: 'hint-line' }, '☆ a reply to keep it at hand; your recent replies show here too.'),
+    );
+  }
+
+  async showMine(item) {
+    if (!this.savedBody) {
+      this.savedBody = [...this.body.childNodes];
+      this.savedState = this.host.dataset.state;
+    }
+    const seq = ++this.searchSeq;
+    this.setState('searching');
+    const result = await this.actions.onRender([item.key], this.language || null);
+    if (seq !== this.searchSeq) return;
+    const head = h(
+      'div',
+      { class: 'search-head' },
+      h('span', null, this.favourites.has(item.key) ? 'Favourite' : 'Recent'),
+      h('button', { class: 'link', type: 'button', onclick: () => this.clearSearch() }, 'Back to suggestions'),
+    );
+    if (!result.ok || !result.data.replies.length) {
+      fill(this.body, head, h('p', { class: 'error detail', role: 'alert' }, result.ok ? 'This reply is no longer published.' : plainMessage(result.error)));
+      this.setState('search-error');
+      return;
+    }
+    const language = result.data.language;
+    fill(
+      this.body,
+      head,
+      h(
+        'section',
+        { class: 'results', 'aria-label': 'Your reply', lang: language, dir: dirOf(language) },
+        result.data.replies.map(
+          (reply) =>
+            new ReplyCard(reply, {
+              onInsert: (r, values, confirm, options) => this.actions.onInsert(r, values, confirm, language, options),
+              favourite: this.favourites.has(reply.key),
+              onFavourite: (key, on) => this.toggleFavourite(key, on),
+            }).el,
+        ),
+      ),
+    );
+    this.setState('search-results');
+  }
+
+  async toggleFavourite(key, on) {
+    const result = await this.actions.onFavourite(key, on);
+    if (result.ok) this.setMine(result.data);
+    return result;
   }
 
   clearSearch(restore = true) {
@@ -354,4 +505,10 @@ class Panel {
       this.setState(this.savedState);
     }
   }
+}
+
+/** One hit per snippet: search answers per language, the first (best) one stays. */
+function dedupe(hits) {
+  const seen = new Set();
+  return hits.filter((hit) => !seen.has(hit.key) && seen.add(hit.key));
 }

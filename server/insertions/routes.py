@@ -6,6 +6,7 @@ from flask import Blueprint, current_app
 from server.api import API_PREFIX, doc, json_body
 from server.auth import current_user, require
 from server.db import get_store
+from server.contacts import service as contacts
 from server.insertions import service
 from server.insertions.schemas import insertion_request_schema, insertion_response_schema
 
@@ -20,4 +21,5 @@ bp = Blueprint("insertions", __name__, url_prefix=API_PREFIX)
 def create_insertion():
     data = insertion_request_schema.load(json_body())
     result, created = service.insert(get_store(), data, current_user()["name"], current_app.config)
+    contacts.note(get_store(), data["ticket"], current_user()["name"], current_app.config)
     return insertion_response_schema.dump(result), 201 if created else 200

@@ -18,6 +18,10 @@ class InsertionRequestSchema(Schema):
     language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN))
     confirm_ineligible = fields.Boolean(load_default=False, metadata={
         "description": "Insert a reply whose conditions the ticket does not meet (recorded)."})
+    without_offer = fields.Boolean(load_default=False, metadata={
+        "description": "Send the reply without its offer code (say, a limit refused it); recorded as such."})
+    withheld_because = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                                     metadata={"description": "Why, e.g. the refusing limit (per_customer)."})
 
 
 class OfferCodeViewSchema(Schema):
@@ -42,6 +46,7 @@ class InsertionResponseSchema(Schema):
     eligible = fields.Boolean(allow_none=True)
     reason = fields.String(allow_none=True)
     repeated = fields.Boolean(metadata={"description": "True when this ticket already had this reply"})
+    offer_withheld = fields.Boolean(metadata={"description": "Sent without its offer code (without_offer)"})
     notice = fields.String(allow_none=True, metadata={
         "description": "Why text is null: the code waits for a manager's approval (or was rejected or voided)."})
 

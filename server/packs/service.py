@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 
 from server import inputs
 from server.db import Store
-from server.snippets.schemas import snippet_content_schema
+from server.snippets.schemas import pack_line_schema
 from server.snippets.service import save_snippets, to_api, to_record
 
 
@@ -38,7 +38,7 @@ def read_packs(paths: list[str | Path], store: Store) -> PackReport:
                     if bad:
                         report.errors.append(f"{where}: " + "; ".join(f"{k}: {v}" for k, v in sorted(bad.items())))
                         continue
-                    data = snippet_content_schema.load(raw)
+                    data = pack_line_schema.load(raw)
                 except json.JSONDecodeError as exc:
                     report.errors.append(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
                     continue
@@ -92,8 +92,10 @@ def export_pack(store: Store, path: str | Path, include_archived: bool = False) 
         for snippet in store.iter_snippets():
             if snippet["status"] == "archived" and not include_archived:
                 continue
-            line = snippet_content_schema.dump(to_api(snippet))
+            line = pack_line_schema.dump({**to_api(snippet), "verify_every_days": snippet["verify_every_days"]})
             line = {k: v for k, v in line.items() if v not in (None, [], {}) or k in ("title", "body")}
+            if line.get("public") is False:
+                del line["public"]  # the default: agents only
             for spec in (line.get("fields") or {}).values():
                 if not spec.get("choices"):
                     spec.pop("choices", None)  # the default; keeps exported packs as written

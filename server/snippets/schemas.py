@@ -1,6 +1,8 @@
 """Snippet shapes: the knowledge-pack line (import/export) and the API's snippet."""
 from __future__ import annotations
 
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from server.inputs import SQL_INT_MAX
@@ -15,6 +17,21 @@ RESERVED_SEGMENTS = {"versions", "verify", "restore", "learned"}
 # A condition's fact: a dotted path under one of the template roots (order.status).
 WHEN_PATH = fields.String(validate=[validate.Length(max=200), validate.Regexp(
     rf"^({'|'.join(ROOTS)})\.[^.]", error=f"Conditions are dotted paths under {', '.join(ROOTS)}.")])
+
+
+class PublicField(fields.Field):
+    """Who may see a snippet in self-service: false (agents only), true, or a list of languages."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, list) and value and all(isinstance(v, str) and re.match(LANGUAGE_PATTERN, v)
+                                                     for v in value):
+            return sorted(set(value))
+        raise ValidationError("Use true, false, or a list of language codes such as [\"en\", \"it\"].")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value or False
 
 
 class TextSchema(Schema):
@@ -49,6 +66,8 @@ class SnippetContentSchema(Schema):
     when = fields.Dict(keys=WHEN_PATH, values=fields.List(fields.Raw(allow_none=True)), load_default=dict)
     fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.String(validate=validate.Regexp(r"^[a-z_][a-z0-9_]*$")),
                           values=fields.Nested(FieldSpecSchema), load_default=dict)
+    public = PublicField(load_default=False, metadata={
+        "description": "Shown in self-service (the public API and help widget): true, or a list of languages."})
 
     @validates("key")
     def _key_segments(self, value: str, data_key: str) -> None:
@@ -70,6 +89,19 @@ class SnippetContentSchema(Schema):
         if data.get("language") in (data.get("translations") or {}):
             raise ValidationError({"translations": ["Do not repeat the default language among translations."]})
 
+class PackLineSchema(SnippetContentSchema):
+    """A knowledge-pack line: the content, plus (optional) the curation state a store keeps.
+
+    ``status``, ``owner`` and ``verify_every_days`` travel with an export so a draft comes back
+    a draft. A line without them imports as before: new snippets are published with a 180-day
+    interval, existing ones keep what they have.
+    """
+
+    status = fields.String(validate=validate.OneOf(["draft", "published", "archived"]))
+    owner = fields.String(allow_none=True, validate=validate.Length(max=100))
+    verify_every_days = fields.Integer(validate=validate.Range(min=1, max=3650))
+
+
 class VerificationSchema(Schema):
     """Who last confirmed a snippet is still right, and when it is due again."""
 
@@ -77,6 +109,8 @@ class VerificationSchema(Schema):
     verified_at = fields.String(allow_none=True)
     verify_every_days = fields.Integer(allow_none=True)
     due = fields.Boolean()
+    due_on = fields.String(allow_none=True, metadata={"description": "When the next check falls due."})
+    overdue = fields.Boolean(metadata={"description": "Due for longer than the grace period (agents see a flag)."})
 
 class SnippetSchema(SnippetContentSchema):
     """A snippet as the API shows it and accepts it."""
@@ -130,6 +164,7 @@ class SnippetListQuery(Schema):
     kind = fields.String(validate=validate.OneOf(["policy", "reply"]))
     status = fields.String(validate=validate.OneOf(["draft", "published", "archived"]))
     tag = fields.String(validate=validate.Length(max=50))
+    due = fields.Boolean(metadata={"description": "Only snippets due (true) or not due (false) for verification."})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=SQL_INT_MAX))
 
@@ -173,6 +208,7 @@ class LearnedSchema(Schema):
 
 learned_schema = LearnedSchema()
 snippet_content_schema = SnippetContentSchema()
+pack_line_schema = PackLineSchema()
 snippet_schema = SnippetSchema()
 snippet_patch_schema = SnippetPatchSchema(partial=True)
 snippet_list_query = SnippetListQuery()

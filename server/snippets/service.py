@@ -4,15 +4,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from server.db import Store, utcnow
-from server.errors import Conflict, NotFound, Unprocessable, Unprocessable
+from server.errors import Conflict, NotFound, Unprocessable
 from server.indexing import write_snippets
 
 # The fields a version snapshot holds: everything a manager can change.
 SNAPSHOT_FIELDS = ("kind", "default_language", "texts", "tags", "policies", "offer", "when",
-                   "fields", "status", "owner", "verified_by", "verified_at", "verify_every_days")
+                   "fields", "status", "owner", "verified_by", "verified_at", "verify_every_days",
+                   "public")
 
 
 _TEXT_KEYS = {"language", "title", "body", "translations"}
+# Days a snippet may stay due before agents see it flagged in the sidebar.
+VERIFY_GRACE_DAYS = 14
 
 
 def to_record(data: dict) -> dict:
@@ -35,20 +38,31 @@ def to_api(snippet: dict) -> dict:
         **{k: snippet[k] for k in ("key", "kind", "tags", "policies", "offer", "when", "fields",
                                    "status", "owner", "version", "created_at", "updated_at",
                                    "updated_by") if k in snippet},
+        "public": snippet.get("public") or False,
         "language": lang, "title": main["title"], "body": main["body"], "translations": texts,
         "verification": verification(snippet),
     }
 
 
 def verification(snippet: dict, now: datetime | None = None) -> dict:
-    """Who verified a snippet, when, and whether it is due for another check."""
+    """Who verified a snippet, when, whether it is due for another check, and since when.
+
+    ``overdue`` (shown to agents) means due for longer than the grace period; a snippet never
+    verified counts from its creation, so an old store is not flagged wholesale on upgrade.
+    """
     every = snippet.get("verify_every_days")
     at = snippet.get("verified_at")
-    due = True
-    if at and every:
-        due = datetime.fromisoformat(at) + timedelta(days=every) < (now or datetime.now(timezone.utc))
+    now = now or datetime.now(timezone.utc)
+    due, due_on, overdue = True, None, False
+    since = at or snippet.get("created_at")
+    if every and since:
+        due_at = datetime.fromisoformat(since) + timedelta(days=every)
+        due_on = due_at.date().isoformat()
+        overdue = due_at + timedelta(days=VERIFY_GRACE_DAYS) < now
+        if at:
+            due = due_at < now
     return {"verified_by": snippet.get("verified_by"), "verified_at": at,
-            "verify_every_days": every, "due": due}
+            "verify_every_days": every, "due": due, "due_on": due_on, "overdue": overdue}
 
 
 def get_snippet(store: Store, key: str) -> dict:
@@ -75,24 +89,42 @@ def save_snippets(store: Store, records: list[dict], actor: str | None, action: 
         existing = store.get_snippets([r["key"] for r in records])
         for record in records:
             old = existing.get(record["key"])
-            if old is None:
-                new = {"status": "published", "verify_every_days": 180, **record,
-                       "version": 1, "updated_at": now, "updated_by": actor}
-                new.setdefault("verified_by", None)
+            outcome, new = _merge(old, record, actor, now)
+            counts[outcome] += 1
+            if outcome == "created":
                 new["id"] = store.insert_snippet(new)
-                counts["created"] += 1
+            elif outcome == "unchanged":
+                continue
             else:
-                new = {**old, **record}
-                if _snapshot(new) == _snapshot(old):
-                    counts["unchanged"] += 1
-                    continue
                 new.update(version=old["version"] + 1, updated_at=now, updated_by=actor)
                 store.update_snippet(old["id"], new)
-                counts["updated"] += 1
             store.add_version(new["id"], new["version"], action, _snapshot(new), actor, now)
             changed.append(new)
         if changed:
             write_snippets(store, changed)
+    return counts
+
+
+def _merge(old: dict | None, record: dict, actor: str | None, now: str) -> tuple[str, dict]:
+    """What saving ``record`` over ``old`` gives: created, updated or unchanged, and the result.
+
+    A new snippet starts verified by its creator (day one is not "everything due").
+    """
+    if old is None:
+        new = {"status": "published", "verify_every_days": 180, "verified_by": actor,
+               "verified_at": now if actor else None, **record,
+               "version": 1, "updated_at": now, "updated_by": actor}
+        return "created", new
+    new = {**old, **record}
+    return ("unchanged" if _snapshot(new) == _snapshot(old) else "updated"), new
+
+
+def plan_snippets(store: Store, records: list[dict]) -> dict[str, int]:
+    """What ``save_snippets`` would do with these records, without writing (a dry run)."""
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    existing = store.get_snippets([r["key"] for r in records])
+    for record in records:
+        counts[_merge(existing.get(record["key"]), record, None, utcnow())[0]] += 1
     return counts
 
 
@@ -165,9 +197,17 @@ def archive_snippet(store: Store, key: str, actor: str) -> dict:
 
 def verify_snippet(store: Store, key: str, actor: str) -> dict:
     """Record that ``actor`` checked the snippet and it is still right."""
-    get_snippet(store, key)
-    save_snippets(store, [{"key": key, "verified_by": actor, "verified_at": utcnow()}], actor, "verify")
+    verify_snippets(store, [key], actor)
     return get_snippet(store, key)
+
+
+def verify_snippets(store: Store, keys: list[str], actor: str) -> int:
+    """Verify several snippets at once (all or none); return how many."""
+    for key in keys:
+        get_snippet(store, key)
+    now = utcnow()
+    save_snippets(store, [{"key": k, "verified_by": actor, "verified_at": now} for k in keys], actor, "verify")
+    return len(keys)
 
 
 def list_versions(store: Store, key: str) -> list[dict]:

@@ -10,6 +10,7 @@ from server.auth import current_user, require
 from server.db import get_store
 from server.indexing import searcher
 from server.suggest import service
+from server.contacts import service as contacts
 from server.snippets.schemas import LANGUAGE_PATTERN
 from server.errors import Unprocessable
 from server.suggest.schemas import (BLANKS, search_query_schema, search_response_schema,
@@ -26,6 +27,8 @@ def suggest():
     data = suggest_request_schema.load(json_body())
     result = service.suggest(get_store(), searcher(), data["ticket"], data["limit"], current_app.config,
                              current_user()["name"])
+    result["contact"] = contacts.note_and_summarise(get_store(), data["ticket"], current_user()["name"],
+                                                    current_app.config)
     return suggest_response_schema.dump(result)
 
 

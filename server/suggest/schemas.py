@@ -29,6 +29,8 @@ class TicketSchema(Schema):
     customer = _context
     order = _context
     agent = _context
+    url = fields.URL(schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000),
+                     metadata={"description": "The ticket's address in the helpdesk (links back to it)."})
 
 
 class SuggestRequestSchema(Schema):
@@ -50,6 +52,8 @@ class HitSchema(Schema):
     matched_terms = fields.List(fields.String(), metadata={"description": "Analysed ticket terms the snippet contains."})
     learned_from = fields.Integer(metadata={"description": "Earlier tickets in this language the snippet was used for."})
     why = fields.String(metadata={"description": "Why it ranked, in one line."})
+    verification_overdue = fields.Boolean(metadata={
+        "description": "Overdue for verification past the grace period: agents see a flag."})
     body = fields.String(metadata={"description": "Policies: the card's text."})
     text = fields.String(allow_none=True, metadata={"description": "Replies: the body rendered over the ticket (null when it can't be: see render_error)."})
     render_error = fields.String(allow_none=True, metadata={"description": "Replies: why the template can't be rendered for this ticket (a render limit)."})
@@ -59,6 +63,8 @@ class HitSchema(Schema):
     offer_preview = fields.Dict(allow_none=True, metadata={"description": "Replies: the offer's key, label and kind: inserting issues a code."})
     eligible = fields.Boolean(allow_none=True, metadata={"description": "Replies: true, false, or null when the ticket lacks a fact."})
     reason = fields.String(allow_none=True)
+    conditions = fields.Boolean(metadata={"description": "Replies: whether the reply has conditions at all "
+                                                         "(eligible with none means nothing to check)."})
     fields_ = fields.List(fields.Dict(), data_key="fields", attribute="fields",
                           metadata={"description": "Replies: fill-in fields (name, label, type, required, choices)."})
     tags = fields.List(fields.String())
@@ -72,6 +78,8 @@ class SuggestResponseSchema(Schema):
     policies = fields.List(fields.Nested(HitSchema))
     replies = fields.List(fields.Nested(HitSchema))
     took_ms = fields.Float()
+    contact = fields.Dict(allow_none=True, metadata={
+        "description": "The customer's contacts in the window (server/contacts/schemas.py ContactSummarySchema)."})
 
 
 class SearchQuerySchema(Schema):

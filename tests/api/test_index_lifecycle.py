@@ -9,7 +9,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from index.errors import IndexUnavailable
-from index.indexer import indexed_version, open_index
+from index.indexer import indexed_state, open_index
 from server import create_app
 
 CANCEL = {"ticket": {"id": "T-1", "body": "Hi, please cancel my order, it has not shipped yet."}}
@@ -83,10 +83,10 @@ def test_an_index_out_of_step_with_the_store_is_rebuilt_at_start(demo, client, a
     # The index goes back to a copy taken before the change (a restored backup, a lost write).
     shutil.rmtree(index_dir)
     shutil.copytree(copy, index_dir)
-    assert indexed_version(open_index(index_dir)) < store.data_version()
+    assert indexed_state(open_index(index_dir)).seq < store.index_head()[0]
 
     fresh = restart(demo).test_client()
-    assert indexed_version(open_index(index_dir)) == store.data_version()
+    assert indexed_state(open_index(index_dir)).seq == store.index_head()[0]
     r = fresh.get("/api/v1/search", query_string={"q": "zeppelin"}, headers=agent)
     assert [h["key"] for h in r.json["hits"]] == [key]
     assert r.json["hits"][0]["title"] == "Cancel a zeppelin order before it ships"

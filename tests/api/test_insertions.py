@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from server.db import open_store
+from server.localise import local_date
 from server.offers.service import issue_code
 
 INSERT = "/api/v1/insertions"
@@ -41,7 +42,8 @@ def test_cancel_unshipped_inserts_text_with_a_fresh_code_and_records_it(demo, cl
     expected_expiry = (datetime.now(timezone.utc).date() + timedelta(days=30)).isoformat()
     assert offer["expires_on"] == expected_expiry
     assert "Hi Maria" in data["text"] and "A-10482" in data["text"]
-    assert offer["code"] in data["text"] and expected_expiry in data["text"]
+    # The text gives the date as the reply's language writes it (server/localise.py).
+    assert offer["code"] in data["text"] and f"(valid until {local_date(expected_expiry, 'en')})" in data["text"]
     assert data["missing"] == [] and data["eligible"] is True and data["language"] == "en"
     [code] = codes(demo)
     assert (code["code"], code["customer"], code["agent"], code["ticket_id"], code["snippet_key"]) == (
@@ -240,6 +242,7 @@ def test_suggest_lists_fill_in_fields(demo, client, agent):
 
 def test_suggest_records_what_it_showed(demo, client, agent):
     client.post("/api/v1/suggest", json={"ticket": cancel_ticket("T-ev")}, headers=agent)
+    demo.extensions["replyassist.events"].flush()  # written off the request path, in batches
     store = open_store(demo.config["DATABASE"])
     rows = store.conn.execute("SELECT ticket_id, agent, language, shown FROM suggestion_events").fetchall()
     store.conn.close()

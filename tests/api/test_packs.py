@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from server import create_app
+from server.db import open_store
 from server.cli import DEMO_DIR
 from tests.conftest import ABCD_POLICIES, load_jsonl
 
@@ -126,10 +127,13 @@ def test_export_then_import_into_a_fresh_store_is_lossless(demo, runner, store, 
     assert result.exit_code == 0, result.output
     assert "exported 69 snippets" in result.output
 
-    # Every line of the demo packs comes back exactly: translations, when, offer, policies, tags.
+    # Every line of the demo packs comes back exactly: translations, when, offer, policies, tags,
+    # plus the curation state the store added (published, checked every 180 days).
     by_key = {line["key"]: line for line in load_jsonl(exported)}
     for source in (line for pack in DEMO_PACKS for line in load_jsonl(pack)):
-        assert by_key[source["key"]] == source
+        line = dict(by_key[source["key"]])
+        assert (line.pop("status"), line.pop("verify_every_days")) == ("published", 180)
+        assert line == source
     reply = by_key["reply/cancel-unshipped"]
     assert set(reply["translations"]) == {"it", "id", "ja", "ar"}
     assert reply["when"] and reply["offer"] == "free-shipping" and reply["policies"]
@@ -142,6 +146,26 @@ def test_export_then_import_into_a_fresh_store_is_lossless(demo, runner, store, 
     again = tmp_path / "again.jsonl"
     assert fresh_runner.invoke(args=["pack", "export", str(again)]).exit_code == 0
     assert again.read_text(encoding="utf-8") == exported.read_text(encoding="utf-8")
+
+
+def test_export_keeps_status_owner_and_interval(demo, runner, client, manager, tmp_path):
+    key = "reply/cancel-shipped"
+    r = client.patch(f"/api/v1/snippets/{key}", headers=manager,
+                     json={"status": "draft", "owner": "marco", "verify_every_days": 30})
+    assert r.status_code == 200, r.json
+    exported = tmp_path / "export.jsonl"
+    assert runner.invoke(args=["pack", "export", str(exported)]).exit_code == 0
+    line = next(item for item in load_jsonl(exported) if item["key"] == key)
+    assert (line["status"], line["owner"], line["verify_every_days"]) == ("draft", "marco", 30)
+
+    fresh = create_app({"TESTING": True, "HOME": str(tmp_path / "fresh")})
+    assert fresh.test_cli_runner().invoke(args=["pack", "import", str(exported)]).exit_code == 0
+    s = open_store(fresh.config["DATABASE"])
+    try:
+        stored = s.get_snippet(key)
+    finally:
+        s.conn.close()
+    assert (stored["status"], stored["owner"], stored["verify_every_days"]) == ("draft", "marco", 30)
 
 
 def test_export_leaves_out_archived_snippets_unless_asked(demo, runner, client, manager, tmp_path):

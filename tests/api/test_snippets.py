@@ -226,7 +226,10 @@ def test_delete_archives_keeps_history_and_leaves_suggest_and_search(demo, clien
 
 
 def test_verify_records_who_and_when(client, manager, store, umbrella):
-    assert umbrella["verification"]["due"] is True and umbrella["verification"]["verified_by"] is None
+    # A new snippet starts verified by its creator, so day one is not "everything due".
+    assert umbrella["verification"]["due"] is False and umbrella["verification"]["verified_by"] == "marco"
+    store.conn.execute("UPDATE snippets SET verified_at = '2020-01-01T00:00:00+00:00', verified_by = NULL")
+    assert client.get(url(KEY), headers=manager).json["verification"]["due"] is True
     r = client.post(url(KEY, "verify"), headers=manager)
     assert r.status_code == 200, r.json
     assert r.json["verification"]["verified_by"] == "marco"

@@ -1,0 +1,1 @@
+"""Analytics over what the store recorded: suggestions shown, insertions, codes, feedback."""

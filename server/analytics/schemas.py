@@ -1,0 +1,49 @@
+"""Shapes of analytics reports and their filters."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+
+from server.snippets.schemas import LANGUAGE_PATTERN
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 3 * 366
+
+
+class RangeQuery(Schema):
+    """Date range (inclusive, UTC days; the last 30 days by default), language, output format."""
+
+    from_ = fields.Date(data_key="from", attribute="from")
+    to = fields.Date()
+    language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+    window = fields.Integer(load_default=14, validate=validate.Range(min=1, max=180),
+                            metadata={"description": "edits: days compared before and after each edit."})
+
+    @post_load
+    def _defaults(self, data: dict, **kwargs) -> dict:
+        data.setdefault("to", date.today())
+        data.setdefault("from", data["to"] - timedelta(days=DEFAULT_DAYS - 1))
+        if data["from"] > data["to"]:
+            raise ValidationError({"from": ["'from' must not be after 'to'."]})
+        if (data["to"] - data["from"]).days >= MAX_DAYS:
+            raise ValidationError({"from": [f"Ask for at most {MAX_DAYS} days at a time."]})
+        data["start"] = data["from"].isoformat()
+        data["end"] = (data["to"] + timedelta(days=1)).isoformat()  # exclusive
+        return data
+
+
+class ReportSchema(Schema):
+    """One analytics report: its columns and rows (the same table a CSV download holds)."""
+
+    report = fields.String()
+    from_ = fields.String(data_key="from", attribute="from")
+    to = fields.String()
+    language = fields.String(allow_none=True)
+    columns = fields.List(fields.String())
+    rows = fields.List(fields.Dict())
+
+
+range_query = RangeQuery()
+report_schema = ReportSchema()

@@ -1,0 +1,69 @@
+"""Shapes of repeat contacts and alerts."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from server.suggest.schemas import TicketSchema
+
+
+class EarlierContactSchema(Schema):
+    """An earlier ticket of the same customer."""
+
+    ticket_id = fields.String()
+    subject = fields.String()
+    url = fields.String(allow_none=True, metadata={"description": "Link back into the helpdesk, when it sent one."})
+    at = fields.String()
+
+
+class ContactSummarySchema(Schema):
+    """How many times the customer got in touch in the window, and about what."""
+
+    count = fields.Integer(metadata={"description": "Contacts in the window, this ticket included."})
+    window_days = fields.Integer()
+    alert_at = fields.Integer(metadata={"description": "From this count the sidebar warns."})
+    repeat = fields.Boolean()
+    alerted = fields.Boolean(metadata={"description": "Customer success was already alerted from this ticket."})
+    earlier = fields.List(fields.Nested(EarlierContactSchema))
+
+
+class AlertRequestSchema(Schema):
+    """Body of POST /contacts/alerts."""
+
+    ticket = fields.Nested(TicketSchema, required=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class AlertSchema(Schema):
+    """An alert for customer success."""
+
+    id = fields.Integer()
+    customer = fields.String()
+    ticket_id = fields.String()
+    agent = fields.String()
+    contacts = fields.Integer()
+    summary = fields.List(fields.Nested(EarlierContactSchema))
+    note = fields.String(allow_none=True)
+    created_at = fields.String()
+
+
+class AlertPageSchema(Schema):
+    """A page of alerts, newest first."""
+
+    items = fields.List(fields.Nested(AlertSchema))
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
+class AlertListQuery(Schema):
+    """Paging of the alert list."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+contact_summary_schema = ContactSummarySchema()
+alert_request_schema = AlertRequestSchema()
+alert_schema = AlertSchema()
+alert_page_schema = AlertPageSchema()
+alert_list_query = AlertListQuery()

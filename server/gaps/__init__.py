@@ -1,0 +1,1 @@
+"""Content gaps: tickets where agents found nothing to insert, grouped into topics."""

@@ -1,0 +1,1 @@
+"""Imports of macros and canned responses from other helpdesks (Zendesk, Freshdesk, Gorgias)."""
