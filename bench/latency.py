@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project's root
 
-from server.process import ServerError, ServerProcess, flask_cli  # noqa: E402
+from server.process import ServerError, ServerProcess, flask_cli, start_all  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 POLICIES = DATASETS / "abcd" / "policies.jsonl"
@@ -163,34 +163,60 @@ def write_pack(path: Path, snippets: list[dict]) -> None:
 
 
 # -- the real server -------------------------------------------------------------------------
-def time_suggest(server: ServerProcess, token: str, queries: list[str], id_prefix: str) -> tuple[list[float], list[float], int]:
+def send(conn: http.client.HTTPConnection, method: str, path: str, body: str, headers: dict) -> tuple[int, bytes, float]:
+    """One request on a keep-alive connection: status, body, wall ms.
+
+    A server may close an idle keep-alive connection (gunicorn after 2 s): then reconnect once,
+    timing only the attempt that was answered.
+    """
+    for attempt in (1, 2):
+        started = time.perf_counter()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            return response.status, data, (time.perf_counter() - started) * 1000
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            conn.close()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def post_suggest(conn: http.client.HTTPConnection, token: str, ticket_id: str, text: str) -> tuple[float, float, bool]:
+    """One suggest on a keep-alive connection: client wall ms, the server's took_ms, and whether it was empty."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    payload = json.dumps({"ticket": {"id": ticket_id, "subject": "", "body": text, "language": "en"},
+                          "limit": LIMIT})
+    status, body, elapsed = send(conn, "POST", "/api/v1/suggest", payload, headers)
+    if status != 200:
+        raise SystemExit(f"POST /api/v1/suggest answered {status}: {body[:1000]!r}")
+    data = json.loads(body)
+    return elapsed, float(data["took_ms"]), not (data["policies"] or data["replies"])
+
+
+def time_suggest(server: ServerProcess, token: str, queries: list[str], id_prefix: str,
+                 conn: http.client.HTTPConnection | None = None) -> tuple[list[float], list[float], int]:
     """Send each query once, in order, on one keep-alive connection.
 
     Returns client wall times (ms, request sent to body read), the server's took_ms, and how
     many queries got no suggestion at all.
     """
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
     client, took, empty = [], [], 0
     try:
         for n, text in enumerate(queries):
-            payload = json.dumps({"ticket": {"id": f"{id_prefix}{n}", "subject": "", "body": text,
-                                             "language": "en"}, "limit": LIMIT})
-            started = time.perf_counter()
-            conn.request("POST", "/api/v1/suggest", body=payload, headers=headers)
-            response = conn.getresponse()
-            body = response.read()
-            client.append((time.perf_counter() - started) * 1000)
-            if response.status != 200:
-                raise SystemExit(f"POST /api/v1/suggest answered {response.status}: {body[:1000]!r}")
-            data = json.loads(body)
-            took.append(float(data["took_ms"]))
-            empty += not (data["policies"] or data["replies"])
+            elapsed, server_ms, nothing = post_suggest(conn, token, f"{id_prefix}{n}", text)
+            client.append(elapsed)
+            took.append(server_ms)
+            empty += nothing
     except (ConnectionError, http.client.HTTPException) as exc:
         server.check_alive()  # raises with the end of the server's log if it died
         raise SystemExit(f"request failed while the server still runs: {exc!r}") from exc
     finally:
-        conn.close()
+        if own:
+            conn.close()
     return client, took, empty
 
 
@@ -280,14 +306,11 @@ class Load:
             key = rng.choice(self.keys)
             body = {"body": f"{self.texts[-1 - n % len(self.texts)]}\n\n(edited {n})"}
             method, path, token = "PATCH", f"/api/v1/snippets/{key}", self.manager
-        started = time.perf_counter()
-        conn.request(method, path, body=json.dumps(body),
-                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-        response = conn.getresponse()
-        answer = response.read()
-        self.times[kind].append((time.perf_counter() - started) * 1000)
-        if response.status >= 300:
-            self.failed.append(f"{kind} {response.status}: {answer[:200]!r}")
+        status, answer, elapsed = send(conn, method, path, json.dumps(body), {
+            "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        self.times[kind].append(elapsed)
+        if status >= 300:
+            self.failed.append(f"{kind} {status}: {answer[:200]!r}")
         else:
             self.done[kind] += 1
 
@@ -322,18 +345,14 @@ def throughput(server: ServerProcess, token: str, tickets: list[str], clients: i
         for i in range(c, requests, clients):
             payload = json.dumps({"ticket": {"id": f"t{i}", "subject": "", "body": tickets[i],
                                              "language": "en"}, "limit": LIMIT})
-            started = time.perf_counter()
             try:
-                conn.request("POST", "/api/v1/suggest", body=payload, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                if response.status != 200:
-                    errors.append(str(response.status))
+                status, _, elapsed = send(conn, "POST", "/api/v1/suggest", payload, headers)
+                if status != 200:
+                    errors.append(str(status))
+                times[c].append(elapsed)
             except (OSError, http.client.HTTPException) as exc:
                 errors.append(repr(exc))
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
-            times[c].append((time.perf_counter() - started) * 1000)
         conn.close()
 
     threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
@@ -376,7 +395,7 @@ def spec(text: str) -> tuple[str, int, int]:
 
 def run_size(size: int, workdir: Path, pool: list[str], flows: list[str], tickets: dict[str, list[str]],
              args: argparse.Namespace) -> dict:
-    """Import ``size`` snippets once, then measure each code variant on its own copy of that home."""
+    """Import ``size`` snippets once, then measure every code variant on its own copy of that home."""
     home = workdir / f"home-{size}"
     home.mkdir(parents=True)
     progress(f"size {size}: generating snippets")
@@ -386,23 +405,34 @@ def run_size(size: int, workdir: Path, pool: list[str], flows: list[str], ticket
     kinds = {k: sum(s["kind"] == k for s in snippets) for k in ("policy", "reply")}
     words = np.mean([len(s["body"].split()) for s in snippets])
     progress(f"size {size}: pack written ({kinds['policy']} policies, {kinds['reply']} replies, "
-             f"{words:.0f} body words on average); importing with `flask pack import`")
-    started = time.perf_counter()
-    out = flask_cli(home, "pack", "import", str(pack), timeout=None)
-    import_s = time.perf_counter() - started
-    progress(f"size {size}: {out.strip()} in {import_s:.1f} s ({size / import_s:.0f} docs/s)")
-    tokens = {"agent": flask_cli(home, "users", "create", "bench", "--role", "agent", timeout=None).strip().splitlines()[-1],
-              "manager": flask_cli(home, "users", "create", "boss", "--role", "manager", timeout=None).strip().splitlines()[-1]}
-    result = {"size": size, "import_s": round(import_s, 2), "docs_per_s": round(size / import_s, 1),
-              "queries": len(tickets["quiet"]), "variants": {}}
-    variants = [("before", Path(args.baseline).resolve())] if args.baseline else []
-    variants.append(("after" if args.baseline else "this", ROOT))
-    for name, root in variants:
-        # Each variant gets the imported home as it was: the live pass changes the store.
-        copy = workdir / f"home-{size}-{name}"
-        shutil.copytree(home, copy)
-        result["variants"][name] = measure(size, name, copy, root, snippets, tokens, tickets, args)
-        shutil.rmtree(copy, ignore_errors=True)
+             f"{words:.0f} body words on average)")
+    variants = {"before": Path(args.baseline).resolve()} if args.baseline else {}
+    variants["after" if args.baseline else "this"] = ROOT
+    result = {"size": size, "queries": len(tickets["quiet"]), "import_s": {}, "docs_per_s": {}}
+    homes, tokens = {}, {}
+    for name, root in variants.items():
+        # Each variant imports with its own code (its own schema and index format).
+        homes[name] = workdir / f"home-{size}-{name}"
+        progress(f"size {size} [{name}]: importing with `flask pack import`")
+        started = time.perf_counter()
+        out = flask_cli(homes[name], "pack", "import", str(pack), timeout=None, root=root)
+        import_s = time.perf_counter() - started
+        result["import_s"][name] = round(import_s, 2)
+        result["docs_per_s"][name] = round(size / import_s, 1)
+        progress(f"size {size} [{name}]: {out.strip()} in {import_s:.1f} s ({size / import_s:.0f} docs/s)")
+        tokens[name] = {role: flask_cli(homes[name], "users", "create", user, "--role", role, timeout=None,
+                                        root=root).strip().splitlines()[-1]
+                        for user, role in (("bench", "agent"), ("boss", "manager"))}
+
+    def fresh_homes(phase: str) -> dict[str, Path]:
+        """A copy of each imported home: the live pass changes the store and index."""
+        copies = {}
+        for name in variants:
+            copies[name] = workdir / f"home-{size}-{name}-{phase}"
+            shutil.copytree(homes[name], copies[name])
+        return copies
+
+    result["variants"] = measure(size, variants, fresh_homes, snippets, tokens, tickets, args)
 
     started = time.perf_counter()
     fts = build_fts5(snippets)
@@ -414,63 +444,110 @@ def run_size(size: int, workdir: Path, pool: list[str], flows: list[str], ticket
     return result
 
 
-def measure(size: int, name: str, home: Path, root: Path, snippets: list[dict], tokens: dict[str, str],
-            tickets: dict[str, list[str]], args: argparse.Namespace) -> dict:
-    """Quiet, repeat and live passes on the latency server, then throughput rows, for one code variant."""
-    label = f"size {size} [{name}]"
-    token = tokens["agent"]
+def _servers(variants: dict[str, Path], homes: dict[str, Path], server_spec: str) -> dict[str, ServerProcess]:
+    kind, workers, threads = spec(server_spec)
+    return {name: ServerProcess(homes[name], threads=threads, kind=kind, workers=workers, root=root,
+                                log=homes[name] / "server.stderr") for name, root in variants.items()}
+
+
+def _interleaved(servers: dict[str, ServerProcess], tokens: dict[str, dict], texts: list[str], prefix: str) -> dict:
+    """Each ticket to every variant in turn (the order alternating), so all see the same machine load."""
+    names = list(servers)
+    conns = {name: http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
+             for name, server in servers.items()}
+    out = {name: ([], [], 0) for name in names}
+    try:
+        for n, text in enumerate(texts):
+            for name in (names if n % 2 == 0 else names[::-1]):
+                client, took, empty = time_suggest(servers[name], tokens[name]["agent"], [text],
+                                                   f"{prefix}{n}-", conns[name])
+                c, t, e = out[name]
+                out[name] = (c + client, t + took, e + empty)
+    finally:
+        for conn in conns.values():
+            conn.close()
+    return out
+
+
+def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[dict],
+            tokens: dict[str, str], tickets: dict[str, list[str]], args: argparse.Namespace) -> dict:
+    """Quiet, repeat and live passes, then throughput rows, for every variant at once (interleaved)."""
     replies = [s["key"] for s in snippets if s["kind"] == "reply"]
-    kind, workers, threads = spec(args.server)
+    results: dict[str, dict] = {name: {} for name in variants}
+    servers = _servers(variants, fresh_homes("latency"), args.server)
     started = time.perf_counter()
-    result: dict = {}
-    with ServerProcess(home, threads=threads, kind=kind, workers=workers, root=root,
-                       log=home / "server.stderr").start(timeout=900) as server:
-        progress(f"{label}: {args.server} up on 127.0.0.1:{server.port} in "
+    try:
+        start_all(servers.values(), timeout=900)
+        progress(f"size {size}: {args.server} up for {', '.join(servers)} in "
                  f"{time.perf_counter() - started:.1f} s; {len(tickets['warmup'])} warm-up tickets")
-        time_suggest(server, token, tickets["warmup"], "w")
-        progress(f"{label}: quiet pass, {len(tickets['quiet'])} distinct tickets")
-        client, took, empty = time_suggest(server, token, tickets["quiet"], "q")
-        repeat, _, _ = time_suggest(server, token, tickets["quiet"], "q")
-        result.update(quiet_ms=pct(client, 50, 95, 99), quiet_took_ms=pct(took, 50, 99),
-                      repeat_ms=pct(repeat, 50, 99), queries_without_suggestions=empty)
-        progress(f"{label}: quiet p50 {result['quiet_ms']['p50']} p99 {result['quiet_ms']['p99']} ms")
+        _interleaved(servers, tokens, tickets["warmup"], "w")
+        progress(f"size {size}: quiet pass, {len(tickets['quiet'])} distinct tickets")
+        quiet = _interleaved(servers, tokens, tickets["quiet"], "q")
+        repeat = _interleaved(servers, tokens, tickets["quiet"], "q")
+        for name, (client, took, empty) in quiet.items():
+            results[name].update(quiet_ms=pct(client, 50, 95, 99), quiet_took_ms=pct(took, 50, 99),
+                                 repeat_ms=pct(repeat[name][0], 50, 99), queries_without_suggestions=empty)
+            progress(f"size {size} [{name}]: quiet p50 {results[name]['quiet_ms']['p50']} "
+                     f"p99 {results[name]['quiet_ms']['p99']} ms")
         if args.live_rate > 0 or args.save_rate > 0:
-            progress(f"{label}: live pass, {len(tickets['live'])} other distinct tickets while "
-                     f"{args.live_rate}/s insertions and {args.save_rate}/s manager saves run")
-            with Load(server, token, tokens["manager"], replies, [s["key"] for s in snippets],
-                      tickets["learn"], args.live_rate, args.save_rate) as load:
-                live, live_took, _ = time_suggest(server, token, tickets["live"], "l")
-            if load.failed:
-                raise SystemExit(f"live load failed: {load.failed[:5]}")
-            result.update(live_ms=pct(live, 50, 95, 99), live_took_ms=pct(live_took, 50, 99),
-                          live_load={"seconds": round(load.seconds, 1),
-                                     "insertions_per_s": round(load.done["insert"] / load.seconds, 2),
-                                     "saves_per_s": round(load.done["save"] / load.seconds, 2),
-                                     "insert_ms": pct(load.times["insert"], 50, 99),
-                                     "save_ms": pct(load.times["save"], 50, 99)})
-            progress(f"{label}: live p50 {result['live_ms']['p50']} p99 {result['live_ms']['p99']} ms")
-        result["memory"] = memory_summary(server)
+            progress(f"size {size}: live pass, {len(tickets['live'])} other distinct tickets while each server "
+                     f"takes {args.live_rate}/s insertions and {args.save_rate}/s manager saves")
+            loads = {name: Load(server, tokens[name]["agent"], tokens[name]["manager"], replies, [s["key"] for s in snippets],
+                                tickets["learn"], args.live_rate, args.save_rate) for name, server in servers.items()}
+            for load in loads.values():
+                load.__enter__()
+            try:
+                live = _interleaved(servers, tokens, tickets["live"], "l")
+            finally:
+                for load in loads.values():
+                    load.__exit__(None, None, None)
+            for name, load in loads.items():
+                client, took, _ = live[name]
+                results[name].update(live_ms=pct(client, 50, 95, 99), live_took_ms=pct(took, 50, 99),
+                                     live_load={"seconds": round(load.seconds, 1),
+                                                "insertions_per_s": round(load.done["insert"] / load.seconds, 2),
+                                                "saves_per_s": round(load.done["save"] / load.seconds, 2),
+                                                "insert_ms": pct(load.times["insert"], 50, 99),
+                                                "save_ms": pct(load.times["save"], 50, 99),
+                                                "failed": len(load.failed), "failures": load.failed[:5]})
+                progress(f"size {size} [{name}]: live p50 {results[name]['live_ms']['p50']} "
+                         f"p99 {results[name]['live_ms']['p99']} ms; {len(load.failed)} load requests failed")
+        for name, server in servers.items():
+            results[name]["memory"] = memory_summary(server)
+    finally:
+        for server in servers.values():
+            server.stop()
+            if not args.keep:
+                shutil.rmtree(server.home, ignore_errors=True)
 
     if size in args.throughput_sizes:
-        result["throughput"] = []
+        for name in variants:
+            results[name]["throughput"] = []
         for server_spec in args.throughput:
             kind, workers, threads = spec(server_spec)
-            with ServerProcess(home, threads=threads, kind=kind, workers=workers, root=root,
-                               log=home / "server.stderr").start(timeout=900) as server:
-                progress(f"{label}: throughput on {server_spec}: warming every worker")
-                offset = 0
+            servers = _servers(variants, fresh_homes(server_spec.replace(":", "-")), server_spec)
+            try:
+                start_all(servers.values(), timeout=900)
+                progress(f"size {size}: throughput on {server_spec}: warming every worker")
                 warm = tickets["throughput"][:10 * workers * threads]
-                offset += len(warm)
-                throughput(server, token, warm, workers * threads, len(warm))
+                for name, server in servers.items():
+                    throughput(server, tokens[name]["agent"], warm, workers * threads, len(warm))
+                offset = len(warm)
                 for clients in args.clients:
                     batch = tickets["throughput"][offset:offset + args.throughput_requests]
                     offset += len(batch)
-                    row = throughput(server, token, batch, clients, len(batch))
-                    row.update(server=server_spec, memory=memory_summary(server))
-                    progress(f"{label}: {server_spec}, {clients} clients: {row['per_s']} req/s "
-                             f"(p50 {row['p50']} ms, p99 {row['p99']} ms, {row['errors']} errors)")
-                    result["throughput"].append(row)
-    return result
+                    for name, server in servers.items():  # one after the other: each gets the cores
+                        row = throughput(server, tokens[name]["agent"], batch, clients, len(batch))
+                        row.update(server=server_spec, memory=memory_summary(server))
+                        progress(f"size {size} [{name}]: {server_spec}, {clients} clients: {row['per_s']} req/s "
+                                 f"(p50 {row['p50']} ms, p99 {row['p99']} ms, {row['errors']} errors)")
+                        results[name]["throughput"].append(row)
+            finally:
+                for server in servers.values():
+                    server.stop()
+                    if not args.keep:
+                        shutil.rmtree(server.home, ignore_errors=True)
+    return results
 
 
 def print_table(results: list[dict], args: argparse.Namespace) -> None:
@@ -488,7 +565,8 @@ def print_table(results: list[dict], args: argparse.Namespace) -> None:
             vs_fts5 = f"{live['p99'] / r['fts5_ms']['p99']:.2f}x" if live else "-"
             print(f"| {r['size']:,} | {name} | {trio(v['quiet_ms'])} | {trio(live)} | {vs_quiet} | {vs_fts5} "
                   f"| {v['repeat_ms']['p50']:.1f} / {v['repeat_ms']['p99']:.1f} "
-                  f"| {load.get('insertions_per_s', 0)} ins/s, {load.get('saves_per_s', 0)} saves/s "
+                  f"| {load.get('insertions_per_s', 0)} ins/s, {load.get('saves_per_s', 0)} saves/s, "
+                  f"{load.get('failed', 0)} failed "
                   f"| {' + '.join(str(m) for m in v['memory']['pss_mb'])} |")
         print(f"| {r['size']:,} | SQLite FTS5 full OR | {trio(r['fts5_ms'])} | | | | | | |")
     print()
@@ -496,8 +574,9 @@ def print_table(results: list[dict], args: argparse.Namespace) -> None:
     print("|---|---|---|---|---|")
     for r in results:
         empty = ", ".join(f"{n}: {v['queries_without_suggestions']}" for n, v in r["variants"].items())
-        print(f"| {r['size']:,} | {r['import_s']:.1f} | {r['docs_per_s']:.0f} | {r['fts5_build_s']:.2f} "
-              f"| {empty} of {r['queries']} |")
+        imports = ", ".join(f"{n}: {s:.1f}" for n, s in r["import_s"].items())
+        rates = ", ".join(f"{n}: {d:.0f}" for n, d in r["docs_per_s"].items())
+        print(f"| {r['size']:,} | {imports} | {rates} | {r['fts5_build_s']:.2f} | {empty} of {r['queries']} |")
     rows = [(r["size"], name, t) for r in results for name, v in r["variants"].items()
             for t in v.get("throughput", [])]
     if rows:

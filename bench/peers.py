@@ -7,6 +7,7 @@ that of its best document.
 from __future__ import annotations
 
 import re
+import warnings
 import sqlite3
 
 import Stemmer
@@ -82,3 +83,51 @@ def documents(store) -> list[dict]:
             docs.append({"key": s["key"], "kind": s["kind"], "language": lang, "title": text["title"],
                          "body": text["body"], "learned": learned_text})
     return docs
+
+
+class TfidfLR:
+    """TF-IDF (words 1-2, characters 3-5 in words) and logistic regression, one per kind.
+
+    The classifier the issue measures us against: trained on the same learned tickets read back
+    from our store, plus each snippet's title and body (in every language) so that it can
+    rank cold too. scikit-learn's own tokenisation, no stemming: the plain, strong baseline.
+    """
+
+    name = "TF-IDF+LR"
+
+    def __init__(self, docs: list[dict], learned: list[tuple[str, str, str]]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import FeatureUnion, make_pipeline
+
+        self.models = {}
+        for kind in {d["kind"] for d in docs}:
+            texts = [f"{d['title']}\n{d['body']}" for d in docs if d["kind"] == kind]
+            labels = [d["key"] for d in docs if d["kind"] == kind]
+            for k, key, text in learned:
+                if k == kind:
+                    texts.append(text)
+                    labels.append(key)
+            if len(set(labels)) < 2:
+                continue
+            model = make_pipeline(
+                FeatureUnion([("w", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+                              ("c", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True))]),
+                LogisticRegression(C=10.0, max_iter=300))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(texts, labels)
+            self.models[kind] = model
+
+    def rank(self, text: str, kind: str, depth: int) -> list[str]:
+        model = self.models.get(kind)
+        if model is None:
+            return []
+        probs = model.predict_proba([text])[0]
+        order = probs.argsort()[::-1][:depth]
+        return [model.classes_[i] for i in order]
+
+
+def learned_tickets(store) -> list[tuple[str, str, str]]:
+    """(kind, key, text) of every learned example of a published snippet."""
+    return [(kind, key, text) for kind, _lang, key, text in store.training_examples()]

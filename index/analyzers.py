@@ -280,6 +280,87 @@ class ArabicPrefixFilter(Filter):
             yield t
 
 
+class IndonesianStemFilter(Filter):
+    """A light Indonesian stemmer: suffixes first, then prefixes with the initial letter restored.
+
+    Snowball's Indonesian stemmer drops the letter a nasal prefix replaced and reads "pe-" in
+    "pesanan" (order): "pesanan" → "sanan", "pengiriman" → "irim", "kembali" → "mbali", so a
+    ticket's "pesanan" never met a reply's "pesan". Here (after Nazief-Adriani, without its
+    dictionary): particles, possessives, then -kan/-an; then di-/ter-/ber-/per- and the
+    nasal prefixes meN-/peN- with their replaced letter put back (memesan → pesan, menukar →
+    tukar, menyimpan → simpan, mengirim → kirim). A stem keeps at least four letters.
+    """
+
+    is_morph = True
+    # meng-/peng- before a vowel hides either a k (kirim) or nothing (ubah): these k-roots
+    # are the ones support tickets use.
+    _K_ROOTS = frozenset("kirim kembali kembalikan kurang kunci klaim konfirmasi kode keluh kemas kecewa "
+                         "kabar kartu kosong kotak kupon kurir".split())
+    # Words that only look affixed.
+    _KEEP = frozenset("diskon digital dingin pesan terima tetapi bersih berat berita belanja "
+                      "perlu pernah permisi pertama pelan pena beritahu".split())
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for t in tokens:
+            if not t.stopped:
+                t.text = self.stem(t.text)
+            yield t
+
+    @classmethod
+    def stem(cls, word: str) -> str:
+        if len(word) < 5 or word in cls._KEEP or not word.isalpha():
+            return word
+        # The suffix that goes with the prefix: pe-...-an nouns (perbaikan: baik), me-/di-...-kan
+        # verbs (memesan is pesan, not pes-an).
+        derivational = ("an",) if word.startswith("pe") else ("kan",) if word[:2] in ("me", "di") else ("kan", "an")
+        for suffixes in (("lah", "kah", "tah", "pun"), ("nya", "ku", "mu"), derivational):
+            for suffix in suffixes:
+                if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                    word = word[:-len(suffix)]
+                    break
+        for _ in range(2):
+            stripped = cls._prefix(word)
+            shortest = 3 if word.startswith(("menge", "penge")) else 4  # mengecek → cek
+            if stripped == word or len(stripped) < shortest:
+                break
+            word = stripped
+            if word in cls._KEEP:
+                break
+        return word
+
+    @classmethod
+    def _prefix(cls, w: str) -> str:
+        vowels = "aeiou"
+        for p in ("di", "ter", "ber", "per"):
+            if w.startswith(p) and len(w) > len(p) + 1:
+                rest = w[len(p):]
+                # "diskon", "dibantu": di- only before a consonant-vowel or a vowel start
+                if p == "di" and rest[0] not in vowels and rest[1] not in vowels:
+                    return w
+                return rest
+        if w[:2] not in ("me", "pe"):
+            return w
+        head, rest = w[:2], w[2:]
+        if rest.startswith("nge") and len(rest) <= 6:  # mengecek → cek
+            return rest[3:]
+        if rest.startswith("ng"):
+            tail = rest[2:]
+            if tail[:1] in vowels:
+                return "k" + tail if "k" + tail in cls._K_ROOTS else tail
+            return tail  # menghubungi, mengganti
+        if rest.startswith("ny") and rest[2:3] in vowels:
+            return "s" + rest[2:]  # menyimpan → simpan
+        if rest.startswith("m"):
+            tail = rest[1:]
+            return "p" + tail if tail[:1] in vowels else tail  # memesan → pesan, membayar → bayar
+        if rest.startswith("n"):
+            tail = rest[1:]
+            return "t" + tail if tail[:1] in vowels else tail  # menukar → tukar, mencari → cari
+        if rest[:1] in "lrwy":
+            return rest  # melihat, merasa
+        return w
+
+
 _thread_state = threading.local()
 
 
@@ -401,6 +482,8 @@ def _text_step(item: Filter) -> Callable[[str], str | None]:
         return lambda text: plural.sub("", prefix.sub("", text))
     if isinstance(item, SnowballFilter):
         return lambda text: _stem_function(item.algorithm)(text)
+    if isinstance(item, IndonesianStemFilter):
+        return IndonesianStemFilter.stem
     raise TypeError(f"no fast path for {item!r}")
 
 
@@ -482,7 +565,7 @@ def _build_analyzer(lang: str) -> Analyzer:
     if lang == "id":
         return (tokenizer | LowercaseFilter()
                 | StopFilter(_stop_list(lang, INDONESIAN_STOP_WORDS))
-                | SnowballFilter("indonesian"))
+                | IndonesianStemFilter())
     if lang == "ar":
         # Snowball rather than Whoosh's ISRI root stemmer: ISRI conflates more of one word's
         # forms but merges different words onto one root (طالب student = طلب order,

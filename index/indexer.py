@@ -291,3 +291,19 @@ def swap_in(live: str | Path, staging: FileIndex, before: Callable[[], None] | N
     finally:
         lock.release()
     return generation
+
+
+def rebuild(path: str | Path, snippets: Iterable[dict], seq: int, token: str = "",
+            progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the index at ``path`` from ``snippets`` in this process, aside then swapped in.
+
+    The one-process form of server/index_build.py (tests and tools); returns the documents written.
+    """
+    path = Path(path)
+    staging = path.parent / f".{path.name}.staging-{os.getpid()}"
+    try:
+        count = build_segment(staging, snippets, (seq, token), progress)
+        swap_in(path, open_index(staging))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return count

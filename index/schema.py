@@ -13,7 +13,7 @@ from index.analyzers import SUPPORTED_LANGUAGES, analyzer_for, field_language
 FIELD_LANGUAGES = (*SUPPORTED_LANGUAGES, "xx")
 # Bump when analysis changes (stop words, stemming, tokenising): an index built with an older
 # analysis is rebuilt at start, since its terms no longer match what queries produce.
-ANALYSIS_VERSION = "2"
+ANALYSIS_VERSION = "3"
 
 # Relative weights of the fields when ranking (title > tags > body), used by both the suggest
 # scorer and manual search. Tuned on ABCD dev (bench/relevance.py).
@@ -97,7 +97,12 @@ def documents_for(snippet: dict) -> list[dict]:
     learned = snippet.get("learned") or {}
     counts = ",".join(f"{lang}:{len(texts)}" for lang, texts in sorted(learned.items()))
     learned_fields: dict[str, str] = {}
+    # Managers' example questions are indexed with the learned tickets: the same kind of text.
+    learned = {lang: [*(learned.get(lang) or []), *(snippet["texts"].get(lang, {}).get("examples") or [])]
+               for lang in sorted({*learned, *snippet["texts"]})}
     for lang, texts in learned.items():  # two unsupported languages share the "xx" field
+        if not texts:
+            continue
         name = learned_field(lang)
         learned_fields[name] = (learned_fields.get(name, "") + "\n" + "\n".join(texts)).strip()
     docs = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import itertools
 import math
 import threading
@@ -54,7 +55,9 @@ class Hit:
     score: float
     matched_terms: tuple[str, ...] = ()
     fallback: bool = False
-    learned_from: int = 0  # tickets in the query's language this snippet was used for  # True when shown in its default language for lack of a translation
+    learned_from: int = 0  # tickets in the query's language this snippet was used for
+    confidence: float = 0.0  # set by the server's final ranking (server/ranking.py)
+    learned_score: float = 0.0  # the learner's probability for this snippet, when it has one
 
 
 @dataclass(frozen=True)
@@ -243,12 +246,18 @@ def query_weights(language: str, text: str, synonyms: list[list[str]] | None = N
     items = list(counts.items())[:MAX_QUERY_TERMS]
     weights = {term: 1.0 + math.log(n) for term, n in items}
     for group in synonyms or ():
-        terms = [t for word in group for t in analyze(language, word)]
+        terms = [t for word in group for t in _word_terms(language, word)]
         present = [weights[t] for t in terms if t in weights]
         if present:
             for term in terms:
                 weights.setdefault(term, SYNONYM_WEIGHT * max(present))
     return weights
+
+
+@functools.lru_cache(maxsize=8192)
+def _word_terms(language: str, word: str) -> tuple[str, ...]:
+    """A synonym's analysed terms: the same few words are analysed for every ticket otherwise."""
+    return tuple(analyze(language, word))
 
 
 class SnippetSearcher:

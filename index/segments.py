@@ -69,6 +69,8 @@ def read_lengths(reader, fieldname: str) -> np.ndarray:
 
 def _size(value) -> int:
     """Estimated bytes held by a cached value (arrays exactly, dicts roughly)."""
+    if value is _EMPTY:  # one shared object: an absent term costs only its cache entry
+        return 160
     if isinstance(value, np.ndarray):
         return value.nbytes + 112
     if isinstance(value, tuple):

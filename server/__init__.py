@@ -8,7 +8,7 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, store, index, API blueprints, commands."""
-    from server import api, cli, config, db, errors, indexing, language
+    from server import api, cli, config, db, errors, indexing, language, learner
     from server import console, cors, demo  # the extension's origin checks; the demo helpdesk
     from index import segments
     from server import events  # suggestion events, written off the request path
@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cors.init_app(app)
     db.init_app(app)
     indexing.init_app(app)
+    learner.init_app(app)
     events.init_app(app)
     segments.configure(app.config["SEARCH_CACHE_MB"])
     app.register_blueprint(api.bp)
@@ -44,7 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     if not app.config.get("TESTING"):
         # So the first ticket of the day isn't the one that waits for the models to load.
-        language.warm_up(tuple(app.config["DETECT_LANGUAGES"].split(",")))
+        language.warm_up(language.candidates(["en", "it", "id", "ja", "ar"], app.config["DETECT_LANGUAGES"]))
     demo.init_app(app)  # the demo helpdesk, only when DEMO is on
     console.init_app(app)  # the managers' console, in every mode
     return app

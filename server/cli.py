@@ -188,22 +188,33 @@ def public_key_create_command(name: str, origins: tuple[str, ...]) -> None:
 synonyms_cli = AppGroup("synonyms", help="Manage synonym groups that widen ticket queries.")
 
 
-def load_synonyms_file(file: str, actor: str = "cli") -> dict[str, int]:
-    """Replace the synonym groups of every language in FILE ({language: [[word, ...], ...]})."""
+def _per_language_file(file: str, member: str, schema, shape: str) -> dict:
+    """{language: value} from a JSON file, each value loaded through ``schema`` as ``{member: value}``."""
     try:
         data = json.loads(Path(file).read_text(encoding="utf-8"))
-        loaded = {lang: synonyms_schema.load({"groups": groups})["groups"] for lang, groups in data.items()}
+        return {lang: schema.load({member: value})[member] for lang, value in data.items()}
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"{file} is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
     except (ValidationError, AttributeError) as exc:
-        raise click.ClickException(f"{file} is not a synonyms file ({{language: [[word, ...]]}}): {exc}") from exc
+        raise click.ClickException(f"{file} is not a {member} file ({shape}): {exc}") from exc
+
+
+def _store_per_language(loaded: dict, write) -> None:
+    """Call ``write(store, language, value)`` for each language, in one transaction."""
     store = _store()
     try:
         with store.transaction():
-            for lang, groups in loaded.items():
-                store.set_synonyms(lang, [[w.strip().lower() for w in g] for g in groups], actor)
+            for lang, value in loaded.items():
+                write(store, lang, value)
     finally:
         store.conn.close()
+
+
+def load_synonyms_file(file: str, actor: str = "cli") -> dict[str, int]:
+    """Replace the synonym groups of every language in FILE ({language: [[word, ...], ...]})."""
+    loaded = _per_language_file(file, "groups", synonyms_schema, "{language: [[word, ...]]}")
+    _store_per_language(loaded, lambda store, lang, groups: store.set_synonyms(
+        lang, [[w.strip().lower() for w in g] for g in groups], actor))
     return {lang: len(groups) for lang, groups in loaded.items()}
 
 
@@ -220,21 +231,9 @@ labels_cli = AppGroup("labels", help="Manage how ticket values read in each lang
 
 def load_labels_file(file: str, actor: str = "cli") -> dict[str, int]:
     """Replace the value labels of every language in FILE ({language: {path: {value: label}}})."""
-    try:
-        data = json.loads(Path(file).read_text(encoding="utf-8"))
-        loaded = {lang: value_labels_schema.load({"labels": labels})["labels"] for lang, labels in data.items()}
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{file} is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
-    except (ValidationError, AttributeError) as exc:
-        raise click.ClickException(f"{file} is not a labels file ({{language: {{path: {{value: label}}}}}}): {exc}") from exc
-    store = _store()
-    try:
-        with store.transaction():
-            for lang, labels in loaded.items():
-                store.set_value_labels(lang, {p: {v.strip().lower(): t for v, t in vals.items()}
-                                              for p, vals in labels.items()}, actor)
-    finally:
-        store.conn.close()
+    loaded = _per_language_file(file, "labels", value_labels_schema, "{language: {path: {value: label}}}")
+    _store_per_language(loaded, lambda store, lang, labels: store.set_value_labels(
+        lang, {p: {v.strip().lower(): t for v, t in vals.items()} for p, vals in labels.items()}, actor))
     return {lang: sum(map(len, labels.values())) for lang, labels in loaded.items()}
 
 

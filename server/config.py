@@ -10,9 +10,10 @@ DEFAULTS = {
     # Everything the server writes lives under HOME: the SQLite file and the Whoosh index.
     "HOME": "instance",
     "DEFAULT_LANGUAGE": "en",
-    # Languages the detector chooses among. Restricting it keeps detection fast and stops
-    # short tickets ("ok thanks") being taken for an exotic language.
-    "DETECT_LANGUAGES": "en,it,id,ja,ar,es,fr,de,pt,nl",
+    # Languages the detector chooses among besides those the store has content in (comma
+    # separated). Restricting it keeps detection fast and stops short tickets ("ok thanks")
+    # being taken for a language the shop never answers in.
+    "DETECT_LANGUAGES": "",
     # Below this confidence the ticket is taken to be in DEFAULT_LANGUAGE.
     "DETECT_MIN_CONFIDENCE": 0.35,
     # A whole request body; a ticket field has its own, tighter limit in the schemas.
@@ -42,12 +43,14 @@ DEFAULTS = {
     # Memory (MB) each process may give the search cache (postings, lengths, stored fields per
     # index segment); bench/README.md says what 10k snippets take.
     "SEARCH_CACHE_MB": 256,
+    # Seconds suggestion events gather before one background write (server/events.py).
+    "EVENTS_PAUSE": 0.2,
     # The managers' console: a session idle this long (minutes) ends.
     "CONSOLE_IDLE_MINUTES": 30,
 }
 
 ENV_PREFIX = "REPLYASSIST_"
-_FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB"}
+_FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB", "EVENTS_PAUSE"}
 _INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "CONSOLE_IDLE_MINUTES", "PUBLIC_MAX_AGE",
          "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT"}
 _BOOLS = {"DEMO", "TESTING"}

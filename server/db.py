@@ -396,6 +396,23 @@ MIGRATIONS: list[tuple[int, str]] = [
         PRIMARY KEY (source, source_id)
     );
     """),
+    # -- relevance (issue 12): versions 70-79 ---------------------------------------------------
+    (70, """
+    -- The languages of a customer's earlier tickets: the prior for a short new ticket ("ok?")
+    -- whose words alone can't tell its language. One row per ticket counted once.
+    CREATE TABLE customer_languages (
+        customer    TEXT NOT NULL,                  -- e-mail (lowercased) or customer id
+        language    TEXT NOT NULL,
+        tickets     INTEGER NOT NULL,
+        last_at     TEXT NOT NULL,
+        PRIMARY KEY (customer, language)
+    );
+    CREATE TABLE customer_tickets (
+        customer    TEXT NOT NULL,
+        ticket_id   TEXT NOT NULL,
+        PRIMARY KEY (customer, ticket_id)
+    );
+    """),
 ]
 
 # A snippet is due for verification when never verified or its interval has passed.
@@ -1157,7 +1174,37 @@ class ConsoleStoreMixin:
         return {"tags": tags, "owners": owners, "languages": languages}
 
 
-class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfStoreMixin, ConsoleStoreMixin, OfferStoreMixin):
+class RelevanceStoreMixin:
+    """Queries of the relevance feature: training examples of the learner, customers' languages."""
+
+    conn: sqlite3.Connection
+
+    def training_examples(self) -> list[tuple[str, str, str, str]]:
+        """Every learned example of a published snippet: (kind, language, key, text), oldest first."""
+        rows = self.conn.execute(
+            "SELECT s.kind, e.language, e.snippet_key, e.text FROM learned_examples e "
+            "JOIN snippets s ON s.key = e.snippet_key WHERE s.status = 'published' ORDER BY e.id")
+        return [tuple(r) for r in rows]
+
+    def customer_languages(self, customer: str) -> dict[str, int]:
+        """How many earlier tickets of a customer were in each language."""
+        rows = self.conn.execute("SELECT language, tickets FROM customer_languages WHERE customer = ?",
+                                 (customer,))
+        return {lang: n for lang, n in rows}
+
+    def note_customer_language(self, customer: str, ticket_id: str, language: str, at: str) -> None:
+        """Count a ticket's language for its customer (once per ticket; autocommitted)."""
+        cur = self.conn.execute("INSERT OR IGNORE INTO customer_tickets (customer, ticket_id) VALUES (?, ?)",
+                                (customer, ticket_id))
+        if cur.rowcount:
+            self.conn.execute(
+                "INSERT INTO customer_languages (customer, language, tickets, last_at) VALUES (?, ?, 1, ?) "
+                "ON CONFLICT (customer, language) DO UPDATE SET tickets = tickets + 1, last_at = excluded.last_at",
+                (customer, language, at))
+
+
+class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfStoreMixin, ConsoleStoreMixin,
+            RelevanceStoreMixin, OfferStoreMixin):
     """Every query the services need, over one SQLite connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:

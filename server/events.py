@@ -6,7 +6,7 @@ only appends to a queue; one thread per process writes everything queued so far 
 transaction. Nothing is dropped: a failed write keeps the batch and retries, a queue that
 grows past ``MAX_PENDING`` makes requests write inline (back-pressure, not loss), and the
 queue is flushed when the process exits normally. What a SIGKILL can lose is the last
-``PAUSE`` seconds of events.
+``EVENTS_PAUSE`` seconds of events.
 """
 from __future__ import annotations
 
@@ -24,14 +24,17 @@ from server.db import open_store
 log = logging.getLogger(__name__)
 
 
+PAUSE = 0.2  # seconds to gather a batch (config EVENTS_PAUSE)
+
+
 class EventWriter:
     """A durable-on-commit queue of suggestion events for one database."""
 
-    PAUSE = 0.2  # seconds to gather a batch
     MAX_PENDING = 5000  # beyond this, requests write their own event (the writer fell behind)
 
-    def __init__(self, database: str) -> None:
+    def __init__(self, database: str, pause: float = PAUSE) -> None:
         self.database = database
+        self.pause = pause
         self._pending: list[tuple] = []
         self._lock = threading.Lock()  # guards _pending
         self._write_lock = threading.Lock()  # one batch at a time, so order is kept
@@ -82,7 +85,7 @@ class EventWriter:
         while True:
             self._wake.wait()
             self._wake.clear()
-            time.sleep(self.PAUSE)
+            time.sleep(self.pause)
             try:
                 self.flush()
             except Exception:  # e.g. the database stayed locked past busy_timeout
@@ -114,7 +117,7 @@ def _exit_on_sigterm(signum, frame) -> None:
 
 def init_app(app: Flask) -> None:
     """Give the app its event writer; make SIGTERM a normal exit if nobody handles it."""
-    app.extensions["replyassist.events"] = EventWriter(app.config["DATABASE"])
+    app.extensions["replyassist.events"] = EventWriter(app.config["DATABASE"], app.config["EVENTS_PAUSE"])
     # waitress-serve leaves SIGTERM at its default (die at once, no atexit); gunicorn installs
     # its own graceful handler in each worker before it loads the app, and is left alone.
     if (not app.config.get("TESTING") and threading.current_thread() is threading.main_thread()

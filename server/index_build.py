@@ -79,7 +79,7 @@ def _staging_root(index_dir: Path) -> Path:
     return index_dir.parent / f".{index_dir.name}.rebuild-{os.getpid()}"
 
 
-def _remove_stale_staging(index_dir: Path) -> None:
+def remove_stale_staging(index_dir: Path) -> None:
     """Delete staging directories left by rebuilds that died (their process is gone)."""
     for path in index_dir.parent.glob(f".{index_dir.name}.rebuild-*"):
         try:
@@ -132,7 +132,7 @@ def rebuild(database: str, index_dir: str | Path, *, procs: int | None = None,
                                                           "snippets": total, "snapshot_seq": head[0]}))
         if start:
             start(total)
-        _remove_stale_staging(index_dir)
+        remove_stale_staging(index_dir)
         root = _staging_root(index_dir)
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)

@@ -29,7 +29,7 @@ from index import faults
 from index.errors import IndexBusy, IndexUnavailable
 from index.indexer import IndexState, Sync, indexed_state, latest_generation, open_index, sync_locked
 from index.searcher import SnippetSearcher
-from server.db import Store, open_store
+from server.db import Store, connect, open_store
 
 log = logging.getLogger(__name__)
 
@@ -122,14 +122,16 @@ def sync_index(store: Store, index_dir: str | Path, limit: int | None = BULK_KEY
 
 def catch_up(store: Store, database: str, index_dir: str) -> Sync:
     """Sync the index; when there is a lot to write, rebuild it aside instead."""
+    from server.index_build import rebuild
+
     try:
         return sync_index(store, index_dir)
     except _TooBig as exc:
-        from server.index_build import rebuild
-
         log.warning("%s snippets to index: rebuilding the index aside", exc.args[0])
-        report = rebuild(database, index_dir)
-        return Sync("rebuild", report["documents"], report["snapshot_seq"])
+    except IndexUnavailable as exc:  # deleted or torn under a running server: build it again
+        log.warning("rebuilding the search index: %s", exc)
+    report = rebuild(database, index_dir)
+    return Sync("rebuild", report["documents"], report["snapshot_seq"])
 
 
 class Reindexer:
@@ -167,7 +169,7 @@ class Reindexer:
 
     def flush(self) -> Sync:
         """Sync now, in this thread (tests, benchmarks, commands)."""
-        store = open_store(self.database)
+        store = Store(connect(self.database))  # not open_store: migrating takes the write lock
         try:
             head = store.index_head()[0]
             result = catch_up(store, self.database, self.index_dir)
@@ -181,7 +183,7 @@ class Reindexer:
             store.conn.close()
 
     def _moved(self) -> bool:
-        store = open_store(self.database)
+        store = Store(connect(self.database))
         try:
             head = store.index_head()[0]
         finally:
@@ -263,7 +265,10 @@ def _running_rebuild(store: Store) -> dict | None:
 
 def ensure_index(app: Flask) -> None:
     """At start: rebuild a missing or unreadable index; otherwise catch up or reconcile it."""
+    from server.index_build import remove_stale_staging
+
     database, index_dir = app.config["DATABASE"], app.config["INDEX_DIR"]
+    remove_stale_staging(Path(index_dir))
     try:
         open_index(index_dir)
     except IndexUnavailable as exc:

@@ -15,3 +15,10 @@ def init_app(app: Flask) -> None:
     for bp in (analytics_bp, feedback_bp, gaps_bp, imports_bp):
         app.register_blueprint(bp)
     app.cli.add_command(import_cli)
+
+
+def fresh_events() -> None:
+    """Write queued suggestion events now, so reports count what was just shown."""
+    from server.events import events
+
+    events().flush()

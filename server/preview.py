@@ -26,7 +26,7 @@ class _RollBack(Exception):
         self.result = result
 
 
-def _dry_issue(store: Store, snippet: dict, ticket: dict, agent: str) -> dict:
+def _dry_issue(store: Store, snippet: dict, ticket: dict, agent: str, config: dict) -> dict:
     offer = store.get_offer(snippet["offer"])
     if offer is None:
         return {"key": snippet["offer"], "outcome": "unknown",
@@ -34,8 +34,9 @@ def _dry_issue(store: Store, snippet: dict, ticket: dict, agent: str) -> dict:
     view = {"key": offer["key"], "label": offer["label"], "kind": offer["kind"], "value": offer.get("value")}
     try:
         with store.transaction():
-            code = issue_code(store, offer_key=offer["key"], ticket_id=ticket["id"],
-                              snippet_key=snippet["key"], customer=ticket.get("customer") or {}, agent=agent)
+            code = issue_code(store, offer_key=offer["key"], ticket_id=ticket["id"], snippet_key=snippet["key"],
+                              customer=ticket.get("customer") or {}, agent=agent, helpdesk=ticket["helpdesk"],
+                              brand=ticket["brand"], subaddressing=config.get("OFFER_SUBADDRESSING", "strip"))
             raise _RollBack(code)
     except _RollBack as done:
         code = done.result
@@ -60,7 +61,7 @@ def preview(store: Store, snippet: dict, ticket: dict, language: str | None, age
     context = ticket_context(ticket, fields or {})
     offer = None
     if snippet["kind"] == "reply" and snippet.get("offer"):
-        offer = _dry_issue(store, snippet, ticket, agent)
+        offer = _dry_issue(store, snippet, ticket, agent, config)
         if offer.get("outcome") in ("issued", "existing") and offer.get("status") == "issued":
             context = {**context, "offer": {"code": offer["code"], "expires_on": offer["expires_on"]}}
     prepared = prepare(snippet, language, context)

@@ -32,9 +32,10 @@ def _env(home: Path, extra: dict[str, str] | None, root: Path = ROOT) -> dict[st
     return {**env, "REPLYASSIST_HOME": str(home), "PYTHONPATH": str(root), **(extra or {})}
 
 
-def flask_cli(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float | None = 300) -> str:
-    """Run ``flask --app server <args>`` over ``home``; its stdout."""
-    result = subprocess.run([str(BIN / "flask"), "--app", "server", *args], cwd=ROOT, env=_env(home, env),
+def flask_cli(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float | None = 300,
+              root: Path = ROOT) -> str:
+    """Run ``flask --app server <args>`` over ``home`` (with the code in ``root``); its stdout."""
+    result = subprocess.run([str(BIN / "flask"), "--app", "server", *args], cwd=root, env=_env(home, env, root),
                             capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise ServerError(f"flask {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")

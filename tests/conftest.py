@@ -71,5 +71,15 @@ def load_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def demo_lines() -> list[dict]:
+    """Every line of the demo packs the ``demo`` command loads (policy cards, then replies)."""
+    return load_jsonl(DEMO_DIR / "policies.jsonl") + load_jsonl(DEMO_DIR / "replies.jsonl")
+
+
+# Counts derived from the demo packs, so adding a reply does not break every count in the suite.
+DEMO_SNIPPETS = len(demo_lines())
+DEMO_DOCUMENTS = sum(1 + len(line.get("translations") or {}) for line in demo_lines())  # one per language
+
+
 def demo_reply(key: str) -> dict:
     return next(r for r in load_jsonl(DEMO_DIR / "replies.jsonl") if r["key"] == key)

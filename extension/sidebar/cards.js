@@ -38,6 +38,7 @@ export function policyCard(policy, { open = true } = {}) {
       null,
       h('span', { class: 'kind' }, 'Policy'),
       h('span', { class: 'title', lang, dir: dirOf(lang) }, policy.title),
+      matchBadge(policy, 0),
       staleBadge(policy),
     ),
     h(
@@ -75,6 +76,12 @@ export function conditionsBadge(reply) {
   return h('span', { class: 'badge unknown', title: reply.reason || '' }, 'Check conditions');
 }
 
+const CONFIDENCE_WORDS = {
+  likely: [null, 3, 'Likely match'],
+  possible: [null, 2, 'Possible match'],
+  unlikely: [null, 1, 'Weak guess'],
+};
+
 const MATCH_LEVELS = [
   [0.8, 3, 'Strong match'],
   [0.5, 2, 'Good match'],
@@ -86,11 +93,12 @@ const MATCH_LEVELS = [
  * one, else the score relative to the best reply's (the first is always the strongest).
  */
 export function matchBadge(reply, topScore) {
-  const label = typeof reply.confidence === 'string' ? reply.confidence : reply.confidence && reply.confidence.label;
-  if (!label && !(topScore > 0 && reply.score >= 0)) return null;
+  // The server's calibrated confidence, in words (on dev, "likely" is right at least 85% of the time).
+  const word = CONFIDENCE_WORDS[reply.confidence_label];
+  if (!word && !(topScore > 0 && reply.score >= 0)) return null;
   const ratio = topScore > 0 ? reply.score / topScore : 0;
-  const [, level, text] = MATCH_LEVELS.find(([min]) => ratio >= min);
-  const shown = label ? String(label) : text;
+  const [, level, text] = word || MATCH_LEVELS.find(([min]) => ratio >= min);
+  const shown = text;
   return h(
     'span',
     { class: 'match', dataset: { level: String(level) }, title: `Relevance: ${shown}. ${reply.why || ''}`.trim() },

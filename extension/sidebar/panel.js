@@ -242,7 +242,15 @@ class Panel {
             dir: dirOf(language),
             dataset: { language },
           },
-          h('h2', { dir: 'ltr', lang: 'en' }, 'Replies'),
+          h('h2', { dir: 'ltr', lang: 'en' }, data.confident === false ? 'Closest replies' : 'Replies'),
+          // A weak guess is not presented as the answer.
+          data.confident === false
+            ? h(
+                'p',
+                { class: 'no-match', role: 'status', dir: 'ltr', lang: 'en' },
+                'No confident match: none of these clearly fits. Check before inserting, or search.',
+              )
+            : null,
           this.cards.map((c) => c.el),
         ),
       );

@@ -10,6 +10,7 @@ from server.api import API_PREFIX, doc, query_args
 from server.auth import require
 from server.db import get_store
 from server.errors import NotFound
+from server.insights import fresh_events
 
 bp = Blueprint("analytics", __name__, url_prefix=API_PREFIX)
 
@@ -22,6 +23,7 @@ def get_report(name: str):
     if name not in service.REPORTS:
         raise NotFound(f"No report {name!r}; there are {', '.join(service.REPORTS)}.")
     q = query_args(range_query)
+    fresh_events()
     result = service.report(get_store(), name, q)
     if q["format"] == "csv":
         return csv_response(result["columns"], result["rows"], f"{name}-{result['from']}-{result['to']}.csv")

@@ -43,10 +43,10 @@ def columns(points: list[tuple[str, float]], *, label: str, width: int = 640, he
 
 
 def bars(items: list[tuple[str, float, float]], *, label: str, names: tuple[str, str],
-         width: int = 560) -> Markup:
+         width: int = 1000, label_width: int = 380) -> Markup:
     """Horizontal bars of (label, value, total): ``total`` light behind ``value`` dark
     (e.g. inserted out of shown, issued out of a limit)."""
-    row, left, right, top = 24, 190, 60, 22
+    row, left, right, top = 24, label_width, 70, 22
     height = top + row * max(len(items), 1) + 6
     plot_w = width - left - right
     top_value = _nice_max(max((max(v, t) for _, v, t in items), default=0))
@@ -54,11 +54,12 @@ def bars(items: list[tuple[str, float, float]], *, label: str, names: tuple[str,
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(label)}</title>',
              f'<rect class="bar total" x="{left}" y="4" width="10" height="10"/>'
              f'<text class="axis" x="{left + 14}" y="13">{escape(names[1])}</text>'
-             f'<rect class="bar" x="{left + 120}" y="4" width="10" height="10"/>'
-             f'<text class="axis" x="{left + 134}" y="13">{escape(names[0])}</text>']
+             f'<rect class="bar" x="{left + 180}" y="4" width="10" height="10"/>'
+             f'<text class="axis" x="{left + 194}" y="13">{escape(names[0])}</text>']
     for i, (name, value, total) in enumerate(items):
         y = top + i * row
-        short = name if len(name) <= 30 else name[:29] + "…"
+        fits = label_width // 7  # characters that fit at 11px
+        short = name if len(name) <= fits else name[:fits - 1] + "…"
         parts.append(f'<text class="label" x="{left - 6}" y="{y + 15}" text-anchor="end">{escape(short)}'
                      f'<title>{escape(name)}</title></text>')
         parts.append(f'<rect class="bar total" x="{left}" y="{y + 3}" width="{plot_w * total / top_value:.1f}" '

@@ -80,7 +80,8 @@ def _preview_from_form(values: dict) -> tuple[dict | None, str, str]:
 def prefill_values(args) -> dict:
     """Editor values from a query: kind, language, title, body, tags (bounded, never trusted)."""
     lang = args.get("language", "en") if re.fullmatch(r"[a-z]{2,3}", args.get("language", "")) else "en"
-    return {"kind": "policy" if args.get("kind") == "policy" else "reply", "language": lang,
+    key = args.get("key", "") if re.fullmatch(r"[a-z0-9][a-z0-9_./-]{0,199}", args.get("key", "")) else ""
+    return {"key": key, "kind": "policy" if args.get("kind") == "policy" else "reply", "language": lang,
             "tags": args.get("tags", "")[:300],
             "texts": {lang: {"title": args.get("title", "")[:300], "body": args.get("body", "")[:20_000]}}}
 

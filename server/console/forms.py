@@ -31,6 +31,7 @@ def form_from_snippet(api: dict) -> dict:
                    for n, spec in (api.get("fields") or {}).items()],
         "when": [{"path": p, "values": ", ".join(str(v) for v in vals)} for p, vals in (api.get("when") or {}).items()],
         "version": api.get("version"),
+        "public": api.get("public") or False,  # self-service: true, or a list of languages
     }
 
 
@@ -77,6 +78,7 @@ def parse(form: MultiDict, languages: list[str]) -> tuple[dict, dict, dict[str, 
         "tags": _split(form.get("tags", "")), "policies": form.getlist("policies"),
         "offer": form.get("offer") or None, "when": when, "fields": fields,
         "status": form.get("status", "draft"), "owner": form.get("owner") or None,
+        "public": (_split(form.get("public_languages", "")) or True) if form.get("public") else False,
     }
     every = form.get("verify_every_days", "").strip()
     if every:

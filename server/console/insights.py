@@ -22,6 +22,7 @@ from server.gaps.routes import CSV_COLUMNS, csv_rows
 from server.feedback import service as feedback
 from server.gaps import service as gaps
 from server.imports import service as importer
+from server.insights import fresh_events
 
 add_nav("console.analytics", "Analytics")
 add_nav("console.content_gaps", "Content gaps")
@@ -31,6 +32,7 @@ TOP = 12  # snippets and agents drawn in a chart (the table beside it has them a
 
 def _range() -> tuple[dict, dict]:
     """The filters from the query (bad ones fall back to the defaults, with the problem shown)."""
+    fresh_events()
     args = {k: v for k, v in request.args.items() if k in ("from", "to", "language") and v}
     try:
         return range_query.load(args), {}
@@ -49,11 +51,14 @@ def analytics():
     snippets = reports["snippets"]["rows"][:TOP]
     charts = {
         "daily": columns([(r["date"], r["insertions"]) for r in daily], label="Insertions per day"),
-        "snippets": bars([(f"{r['key']} ({r['language']})", r["inserted"], r["shown"]) for r in snippets],
+        "snippets": bars([(f"{r['title']} · {r['language']}", r["inserted"], r["shown"]) for r in snippets],
                          label="Inserted out of shown, per snippet", names=("inserted", "shown")),
-        "offers": bars([(r["key"], r["issued"] + r["pending"], r["pool_total"] or r["issued"] + r["pending"])
-                        for r in reports["offers"]["rows"]], label="Codes issued, per offer",
-                       names=("issued", "pool or issued")),
+        "offers": bars([(f"{r['label'] or r['key']} · {r['issued']} issued"
+                         + (f", pool {r['pool_free']}/{r['pool_total']} free" if r["pool_total"] else ""),
+                         r["busiest_agent_day"], r["per_agent_per_day"] or r["busiest_agent_day"])
+                        for r in reports["offers"]["rows"]],
+                       label="Busiest agent-day against the daily limit per agent, per offer",
+                       names=("busiest agent-day", "daily limit per agent")),
         "agents": bars([(r["agent"], r["insertions"], r["tickets_shown"]) for r in reports["agents"]["rows"][:TOP]],
                        label="Insertions out of tickets shown, per agent", names=("inserted", "tickets shown")),
     }

@@ -6,6 +6,8 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
+from io import BytesIO
 from pathlib import Path
 
 from flask import current_app, redirect, render_template, request, send_file, url_for
@@ -21,10 +23,21 @@ add_nav("console.packs", "Packs")
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{20,60}$")
 
 
+UPLOAD_TTL = 24 * 3600  # seconds a checked but never imported upload is kept
+
+
 def _uploads() -> Path:
     path = Path(current_app.config["HOME"]) / "console-uploads"
     path.mkdir(exist_ok=True)
     return path
+
+
+def _forget_old_uploads() -> None:
+    """Drop dry-run uploads nobody imported within a day."""
+    now = time.time()
+    for entry in _uploads().iterdir():
+        if entry.is_dir() and now - entry.stat().st_mtime > UPLOAD_TTL:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _safe_name(name: str) -> str:
@@ -57,6 +70,7 @@ def check_pack():
     upload = request.files.get("pack")
     if upload is None or not upload.filename:
         raise Unprocessable("Choose a pack file (.jsonl, one snippet a line) to upload.")
+    _forget_old_uploads()
     upload_id, name = secrets.token_urlsafe(24), _safe_name(upload.filename)
     (_uploads() / upload_id).mkdir()
     upload.save(_uploads() / upload_id / name)
@@ -91,6 +105,5 @@ def export():
     data = Path(handle.name).read_bytes()
     Path(handle.name).unlink()
     stamp = utcnow()[:10]
-    from io import BytesIO
     return send_file(BytesIO(data), mimetype="application/x-ndjson", as_attachment=True,
                      download_name=f"replyassist-pack-{stamp}.jsonl")

@@ -7,6 +7,7 @@ from server.api import API_PREFIX, doc, json_body, query_args
 from server.auth import current_user, require
 from server.db import get_store
 from server.feedback import service
+from server.insights import fresh_events
 from server.feedback.schemas import (feedback_list_query, feedback_request_schema, feedback_schema,
                                      feedback_undo_schema, snippet_feedback_schema)
 
@@ -19,6 +20,7 @@ bp = Blueprint("feedback", __name__, url_prefix=API_PREFIX)
      response=feedback_schema, status=201)
 def create_feedback():
     data = feedback_request_schema.load(json_body())
+    fresh_events()  # the ticket's language comes from its suggestion event
     item, created = service.record(get_store(), data, current_user()["name"])
     return feedback_schema.dump(item), 201 if created else 200
 

@@ -9,6 +9,7 @@ from server.api import API_PREFIX, doc, json_body, query_args
 from server.auth import current_user, require
 from server.db import get_store
 from server.gaps import service
+from server.insights import fresh_events
 from server.gaps.schemas import dismiss_schema, dismissal_schema, gaps_schema
 
 bp = Blueprint("gaps", __name__, url_prefix=API_PREFIX)
@@ -29,6 +30,7 @@ def csv_rows(result: dict) -> list[dict]:
      response=gaps_schema)
 def list_gaps():
     q = query_args(range_query)
+    fresh_events()
     result = service.content_gaps(get_store(), q)
     if q["format"] == "csv":
         return csv_response(CSV_COLUMNS, csv_rows(result), f"content-gaps-{result['from']}-{result['to']}.csv")

@@ -7,6 +7,7 @@ marked every reply shown as not helpful. Gap tickets are clustered by ``cluster.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
 
 from server.db import Store, utcnow
@@ -39,7 +40,9 @@ def topic_id(ticket_ids: list[str]) -> str:
 
 def draft_for(terms: list[str], language: str) -> dict:
     """What the editor is pre-filled with when a manager writes the missing answer."""
-    return {"kind": "reply", "language": language, "title": " / ".join(terms[:3]).capitalize(),
+    words = "-".join(re.sub(r"[^a-z0-9]+", "-", t.lower()).strip("-") for t in terms[:3])
+    return {"kind": "reply", "language": language, "key": f"reply/{re.sub(r'-+', '-', words).strip('-') or 'new'}",
+            "title": " / ".join(terms[:3]).capitalize(),
             "body": "Hi {{ customer.first_name }},\n\n(" + ", ".join(terms) + ")\n\n{{ agent.first_name }}",
             "tags": ["content-gap"]}
 

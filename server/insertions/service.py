@@ -4,7 +4,7 @@ from __future__ import annotations
 from server.db import Store, utcnow
 from server.eligibility import evaluate
 from server.errors import Conflict, Unprocessable
-from server.indexing import reindexer
+from server.indexing import reindexer, searcher
 from server.learning import teach
 from server.offers.service import code_view, issue_code
 from server.render import without_sentences
@@ -38,7 +38,7 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
     if snippet["status"] != "published":
         raise Unprocessable(f"Snippet {key!r} is {snippet['status']}, not published; it cannot be inserted.")
     text = ticket_text(ticket)
-    language = data.get("language") or choose_language(ticket, text, config)[0]
+    language = data.get("language") or choose_language(ticket, text, config, store, searcher())[0]
     values = data["fields"]
     if snippet["kind"] == "reply":
         errors = check_fields(field_specs(snippet), values)

@@ -94,8 +94,6 @@ def export_pack(store: Store, path: str | Path, include_archived: bool = False) 
                 continue
             line = pack_line_schema.dump({**to_api(snippet), "verify_every_days": snippet["verify_every_days"]})
             line = {k: v for k, v in line.items() if v not in (None, [], {}) or k in ("title", "body")}
-            if line.get("public") is False:
-                del line["public"]  # the default: agents only
             for spec in (line.get("fields") or {}).values():
                 if not spec.get("choices"):
                     spec.pop("choices", None)  # the default; keeps exported packs as written

@@ -90,7 +90,7 @@ def _headers(response: Response) -> Response:
 def get_answers():
     args = query_args(answers_query_schema)
     result = service.answers(get_store(), searcher(), args["q"], args.get("language"), args["limit"],
-                             current_app.config)
+                             current_app.config, current_app.extensions.get("replyassist.learner"))
     response = jsonify(answers_schema.dump(result))
     # Answers change only when a snippet does: browsers and the shop's CDN may keep them a while.
     response.headers["Cache-Control"] = f"public, max-age={current_app.config['PUBLIC_MAX_AGE']}"

@@ -59,10 +59,11 @@ def is_public(snippet: dict, language: str) -> bool:
 
 
 def answers(store: Store, searcher: SnippetSearcher, q: str, language: str | None, limit: int,
-            config: dict) -> dict:
-    """Public answers to a customer's question, best first."""
-    lang, _source = choose_language({"language": language} if language else {}, q, config)
-    ranking = rank(store, searcher, q, lang, _CANDIDATES)
+            config: dict, learner=None) -> dict:
+    """Public answers to a customer's question, best first (``learner``: the one /suggest blends in)."""
+    lang, _source = choose_language({"language": language} if language else {}, q, config, store, searcher)
+    # The agents' ranking, learner included where the app has one, so both get the same answer.
+    ranking = rank(store, searcher, q, lang, _CANDIDATES, learner=learner)
     hits = ranking["reply"] + ranking["policy"]  # replies are written for customers: first
     snippets = store.get_snippets([h.key for h in hits])
     found = []

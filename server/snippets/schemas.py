@@ -19,6 +19,14 @@ WHEN_PATH = fields.String(validate=[validate.Length(max=200), validate.Regexp(
     rf"^({'|'.join(ROOTS)})\.[^.]", error=f"Conditions are dotted paths under {', '.join(ROOTS)}.")])
 
 
+def _examples_field():
+    # Example questions a manager writes ("can I still cancel?"): the learner trains on them
+    # from day one, before any agent has inserted the snippet.
+    return fields.List(fields.String(validate=validate.Length(min=1, max=1_000)), load_default=list,
+                       validate=validate.Length(max=50),
+                       metadata={"description": "Customer questions this snippet answers, in this language."})
+
+
 class PublicField(fields.Field):
     """Who may see a snippet in self-service: false (agents only), true, or a list of languages."""
 
@@ -35,10 +43,11 @@ class PublicField(fields.Field):
 
 
 class TextSchema(Schema):
-    """A title and body in one language."""
+    """A title and body in one language, with example questions."""
 
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     body = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    examples = _examples_field()
 
 class FieldSpecSchema(Schema):
     """A fill-in field a reply declares (``{{ fields.NAME }}``)."""
@@ -57,6 +66,7 @@ class SnippetContentSchema(Schema):
     language = fields.String(required=True, validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     body = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    examples = _examples_field()
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
                        load_default=list, validate=validate.Length(max=30))
     translations = fields.Dict(keys=fields.String(validate=validate.Regexp(LANGUAGE_PATTERN)),
@@ -66,7 +76,9 @@ class SnippetContentSchema(Schema):
     when = fields.Dict(keys=WHEN_PATH, values=fields.List(fields.Raw(allow_none=True)), load_default=dict)
     fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.String(validate=validate.Regexp(r"^[a-z_][a-z0-9_]*$")),
                           values=fields.Nested(FieldSpecSchema), load_default=dict)
-    public = PublicField(load_default=False, metadata={
+    # No load default: a pack line without it leaves an existing snippet's choice alone (new
+    # snippets start agents-only).
+    public = PublicField(metadata={
         "description": "Shown in self-service (the public API and help widget): true, or a list of languages."})
 
     @validates("key")

@@ -13,7 +13,7 @@ SNAPSHOT_FIELDS = ("kind", "default_language", "texts", "tags", "policies", "off
                    "public")
 
 
-_TEXT_KEYS = {"language", "title", "body", "translations"}
+_TEXT_KEYS = {"language", "title", "body", "examples", "translations"}
 # Days a snippet may stay due before agents see it flagged in the sidebar.
 VERIFY_GRACE_DAYS = 14
 
@@ -23,9 +23,10 @@ def to_record(data: dict) -> dict:
     record = {k: v for k, v in data.items() if k not in _TEXT_KEYS}
     if "language" in data:
         record["default_language"] = data["language"]
-        texts = {data["language"]: {"title": data["title"], "body": data["body"]}}
-        texts.update(data.get("translations") or {})
-        record["texts"] = texts
+        main = {"title": data["title"], "body": data["body"], "examples": data.get("examples") or []}
+        texts = {data["language"]: main, **(data.get("translations") or {})}
+        # Stored only when written, so snippets without examples keep their earlier shape.
+        record["texts"] = {lang: {k: v for k, v in t.items() if k != "examples" or v} for lang, t in texts.items()}
     return record
 
 
@@ -39,7 +40,8 @@ def to_api(snippet: dict) -> dict:
                                    "status", "owner", "version", "created_at", "updated_at",
                                    "updated_by") if k in snippet},
         "public": snippet.get("public") or False,
-        "language": lang, "title": main["title"], "body": main["body"], "translations": texts,
+        "language": lang, "title": main["title"], "body": main["body"], "examples": main.get("examples", []),
+        "translations": texts,
         "verification": verification(snippet),
     }
 

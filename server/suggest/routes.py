@@ -26,7 +26,7 @@ bp = Blueprint("suggest", __name__, url_prefix=API_PREFIX)
 def suggest():
     data = suggest_request_schema.load(json_body())
     result = service.suggest(get_store(), searcher(), data["ticket"], data["limit"], current_app.config,
-                             current_user()["name"])
+                             current_user()["name"], learner=current_app.extensions.get("replyassist.learner"))
     result["contact"] = contacts.note_and_summarise(get_store(), data["ticket"], current_user()["name"],
                                                     current_app.config)
     return suggest_response_schema.dump(result)

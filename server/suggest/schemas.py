@@ -52,6 +52,9 @@ class HitSchema(Schema):
     matched_terms = fields.List(fields.String(), metadata={"description": "Analysed ticket terms the snippet contains."})
     learned_from = fields.Integer(metadata={"description": "Earlier tickets in this language the snippet was used for."})
     why = fields.String(metadata={"description": "Why it ranked, in one line."})
+    confidence = fields.Float(metadata={"description": "Calibrated probability (0-1) that this is the right snippet."})
+    confidence_label = fields.String(metadata={"description": "The confidence in words: likely, possible or unlikely."})
+    learned_score = fields.Float(metadata={"description": "The learner's probability for this snippet (0 if nothing learned)."})
     verification_overdue = fields.Boolean(metadata={
         "description": "Overdue for verification past the grace period: agents see a flag."})
     body = fields.String(metadata={"description": "Policies: the card's text."})
@@ -77,6 +80,7 @@ class SuggestResponseSchema(Schema):
     language_source = fields.String(metadata={"description": "client, detected or default"})
     policies = fields.List(fields.Nested(HitSchema))
     replies = fields.List(fields.Nested(HitSchema))
+    confident = fields.Boolean(metadata={"description": "False when no reply (or, without replies, no policy) is more than an unlikely guess."})
     took_ms = fields.Float()
     contact = fields.Dict(allow_none=True, metadata={
         "description": "The customer's contacts in the window (server/contacts/schemas.py ContactSummarySchema)."})

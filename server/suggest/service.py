@@ -6,11 +6,15 @@ import time
 from collections import OrderedDict
 from dataclasses import asdict
 
+from index.analyzers import SUPPORTED_LANGUAGES
 from index.searcher import Hit, SnippetSearcher
 from server.db import Store, utcnow
 from server.events import events
 from server.feedback.ranking import adjust as adjust_for_feedback
-from server.language import detect
+from server.language import candidates, prior, route
+from server.learner import Learner
+from server.identity import customer_key
+from server.ranking import COLD_CANDIDATES, blend_kinds, label
 from server.replies import prepare, text_in
 from server.snippets.service import verification
 
@@ -44,14 +48,30 @@ class _RankingCache:
 _cache = _RankingCache()
 
 
-def choose_language(ticket: dict, text: str, config: dict) -> tuple[str, str]:
-    """The ticket's language and where it came from (client, detected or default)."""
+def choose_language(ticket: dict, text: str, config: dict, store: Store | None = None,
+                    searcher: SnippetSearcher | None = None) -> tuple[str, str]:
+    """The ticket's language and where it came from (client, detected, prior or default).
+
+    Detection chooses among the languages the store has content in plus ``DETECT_LANGUAGES``;
+    for short text, the customer's earlier tickets (else the agent's helpdesk locale,
+    ``ticket.agent.locale``) weigh in.
+    """
     if ticket.get("language"):
         return ticket["language"], "client"
-    languages = tuple(config["DETECT_LANGUAGES"].split(","))
-    language, confidence = detect(text, languages, config["DEFAULT_LANGUAGE"],
-                                  config["DETECT_MIN_CONFIDENCE"])
-    return language, ("detected" if confidence >= config["DETECT_MIN_CONFIDENCE"] else "default")
+    # Without the index at hand, the languages this project analyses stand in for the store's.
+    in_store = searcher.view().languages if searcher is not None else list(SUPPORTED_LANGUAGES)
+    languages = candidates(in_store, config["DETECT_LANGUAGES"]) or (config["DEFAULT_LANGUAGE"],)
+    who = customer_key(ticket.get("customer") or {})
+    history = store.customer_languages(who) if store is not None and who else {}
+    known = prior(history, (ticket.get("agent") or {}).get("locale"), languages)
+    return route(text, languages, known, config["DEFAULT_LANGUAGE"], config["DETECT_MIN_CONFIDENCE"])
+
+
+def note_language(store: Store, ticket: dict, language: str, source: str) -> None:
+    """Remember the language of a customer's ticket when it was told or read from enough text."""
+    who = customer_key(ticket.get("customer") or {})
+    if who and source in ("client", "detected"):
+        store.note_customer_language(who, ticket["id"], language, utcnow())
 
 
 def ticket_text(ticket: dict) -> str:
@@ -73,15 +93,26 @@ def explain(hit: Hit) -> str:
         shown = ", ".join(hit.matched_terms[:6]) + (", ..." if len(hit.matched_terms) > 6 else "")
         parts.append(f"matches {shown}")
     if hit.learned_from:
-        parts.append(f"used for {hit.learned_from} earlier ticket{'s' if hit.learned_from > 1 else ''}")
+        parts.append(f"used for {hit.learned_from} ticket{'s' if hit.learned_from > 1 else ''} like this one")
     if hit.fallback:
         parts.append(f"shown in {hit.language}: no translation")
     return "; ".join(parts) or "linked to a fitting reply or policy"
 
 
+def _extra_hit(store: Store, key: str, kind: str, language: str, learned_from: int) -> Hit | None:
+    """A hit for a snippet the learner proposes that the cold ranking did not."""
+    snippet = store.get_snippet(key)
+    if snippet is None or snippet["status"] != "published" or snippet["kind"] != kind:
+        return None
+    lang = language if language in snippet["texts"] else snippet["default_language"]
+    return Hit(key=key, kind=kind, language=lang, score=0.0, fallback=lang != language,
+               learned_from=learned_from)
+
+
 def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | None]) -> dict:
-    out = {**asdict(hit), "tags": snippet["tags"], "why": explain(hit),
-           "verification_overdue": verification(snippet)["overdue"]}
+    # vars(), not asdict(): a Hit is flat, and asdict's deep copy cost ~5% of a request.
+    out = {**vars(hit), "tags": snippet["tags"], "why": explain(hit),
+           "confidence_label": label(hit.confidence), "verification_overdue": verification(snippet)["overdue"]}
     if hit.kind == "policy":
         lang, text = text_in(snippet, hit.language)
         out.update(title=text["title"], body=text["body"])
@@ -97,24 +128,33 @@ def _present(hit: Hit, snippet: dict, context: dict, offers: dict[str, dict | No
     return out
 
 
-def rank(store: Store, searcher: SnippetSearcher, text: str, language: str, limit: int) -> dict[str, list[Hit]]:
-    """Policies and replies ranked for a text (cached per index state); agents and self-service share it."""
+def rank(store: Store, searcher: SnippetSearcher, text: str, language: str, limit: int,
+         learner: Learner | None = None) -> dict[str, list[Hit]]:
+    """Policies and replies ranked for a text, with confidences; agents and self-service share it.
+
+    The cold ranking is cached per index state; the learner's blend (server/ranking.py) is
+    applied on top, so a retrained model counts at once.
+    """
     if not text:
         return {"policy": [], "reply": []}
     synonyms = store.get_synonyms()
-    key = (searcher.state_id(), language, text, limit, repr(synonyms))
+    depth = max(limit, COLD_CANDIDATES)
+    key = (searcher.state_id(), language, text, depth, repr(synonyms))
     ranking = _cache.get(key)
     if ranking is None:
-        ranking = searcher.suggest(text, language, limit=limit, synonyms=synonyms)
+        ranking = searcher.suggest(text, language, limit=depth, synonyms=synonyms)
         _cache.put(key, ranking)
-    return ranking
+    if learner is not None:
+        learner.refresh(store.data_version())
+    return blend_kinds(ranking, text, language, learner,
+                       lambda k, kind, n: _extra_hit(store, k, kind, language, n), limit)
 
 
 present = _present  # a hit as the sidebar shows it; server/desk renders favourites and search hits with it
 
 
 def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, config: dict,
-            agent: str) -> dict:
+            agent: str, learner: Learner | None = None) -> dict:
     """Ranked policies and replies for a ticket, rendered in its language.
 
     Of the most relevant replies, those whose conditions the ticket's facts contradict rank
@@ -123,8 +163,9 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     """
     started = time.perf_counter()
     text = ticket_text(ticket)
-    language, source = choose_language(ticket, text, config)
-    ranking = rank(store, searcher, text, language, limit)
+    language, source = choose_language(ticket, text, config, store, searcher)
+    note_language(store, ticket, language, source)
+    ranking = rank(store, searcher, text, language, limit, learner)
     snippets = store.get_snippets([h.key for h in ranking["policy"] + ranking["reply"]])
     context = ticket_context(ticket, labels=store.value_labels())
     offer_keys = {snippets[h.key]["offer"] for h in ranking["reply"] if h.key in snippets} - {None}
@@ -138,7 +179,9 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     shown = [["policy", h["key"], i] for i, h in enumerate(policies, 1)]
     shown += [["reply", h["key"], i] for i, h in enumerate(replies, 1)]
     events().record(ticket["id"], agent, language, shown, utcnow(), text[:MAX_EVENT_TEXT])
+    best = (replies or policies or [{"confidence_label": "unlikely"}])[0]
     return {"language": language, "language_source": source, "policies": policies, "replies": replies,
+            "confident": best["confidence_label"] != "unlikely",
             "took_ms": round((time.perf_counter() - started) * 1000, 2)}
 
 

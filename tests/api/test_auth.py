@@ -53,7 +53,7 @@ def test_agent_may_read_but_not_write(demo, client, agent, store):
                      client.get(f"{SNIPPETS}/reply/cancel-shipped/versions", headers=agent)):
         assert response.status_code == 403
     stored = store.get_snippet("reply/cancel-shipped")
-    assert stored["version"] == 1 and stored["status"] == "published" and stored["verified_by"] is None
+    assert stored["version"] == 1 and stored["status"] == "published" and stored["verified_by"] == "demo"
 
 
 def test_manager_can_write(client, manager, store):

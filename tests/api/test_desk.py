@@ -86,3 +86,16 @@ def test_a_reply_goes_out_without_its_code_when_a_limit_refuses_it(demo, client,
     rows = store.conn.execute("SELECT w.offer_key, w.reason, i.ticket_id, i.offer_code_id FROM withheld_offers w "
                               "JOIN insertions i ON i.id = w.insertion_id").fetchall()
     assert [tuple(r) for r in rows] == [("free-shipping", "per_customer", "D-9", None)]
+
+
+def test_labels_import_replaces_a_languages_labels_and_refuses_a_bad_file(demo, runner, store, tmp_path):
+    good = tmp_path / "labels.json"
+    good.write_text('{"it": {"order.status": {"Shipped": "partito"}}}', encoding="utf-8")
+    result = runner.invoke(args=["labels", "import", str(good)])
+    assert result.exit_code == 0 and "labels: 1 for it" in result.output
+    assert store.value_labels("it") == {"it": {"order.status": {"shipped": "partito"}}}
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"it": {"status": {"a": "b"}}}', encoding="utf-8")
+    result = runner.invoke(args=["labels", "import", str(bad)])
+    assert result.exit_code != 0 and "not a labels file" in result.output
+    assert store.value_labels("it")["it"]["order.status"] == {"shipped": "partito"}  # unchanged

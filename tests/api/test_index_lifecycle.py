@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 from index.errors import IndexUnavailable
 from index.indexer import indexed_state, open_index
 from server import create_app
+from tests.conftest import DEMO_DOCUMENTS, DEMO_SNIPPETS
 
 CANCEL = {"ticket": {"id": "T-1", "body": "Hi, please cancel my order, it has not shipped yet."}}
 CANCEL_POLICY = "policy/order_issue/manage_cancel"
@@ -36,9 +37,9 @@ def test_index_rebuild_reports_progress_and_keeps_suggestions_working(demo, runn
     result = runner.invoke(args=["index", "rebuild"])
     assert result.exit_code == 0, result.output
     expected = indexable_documents(store)
-    assert expected == 55 + 14 * 5
+    assert expected == DEMO_DOCUMENTS
     assert result.stdout.strip().splitlines()[-1] == f"indexed {expected} documents"
-    assert "indexing" in result.stderr and "69/69" in result.stderr  # tqdm's bar
+    assert "indexing" in result.stderr and f"{DEMO_SNIPPETS}/{DEMO_SNIPPETS}" in result.stderr  # tqdm's bar
     assert top_policy(client, agent) == CANCEL_POLICY
     assert client.get("/api/v1/health").json["index_documents"] == expected
 
@@ -106,13 +107,13 @@ def test_health_reports_the_store_and_the_index(demo, client, manager, store):
     r = client.get("/api/v1/health")
     assert r.status_code == 200
     assert r.json["status"] == "ok" and r.json["schema_version"] >= 1
-    assert r.json["snippets"] == 69
-    assert r.json["index_documents"] == indexable_documents(store) == 125
+    assert r.json["snippets"] == DEMO_SNIPPETS
+    assert r.json["index_documents"] == indexable_documents(store) == DEMO_DOCUMENTS
     # An archived reply (five languages) leaves the index; the store keeps it.
     assert client.delete("/api/v1/snippets/reply/cancel-unshipped", headers=manager).status_code == 200
     r = client.get("/api/v1/health")
-    assert r.json["snippets"] == 69
-    assert r.json["index_documents"] == indexable_documents(store) == 120
+    assert r.json["snippets"] == DEMO_SNIPPETS
+    assert r.json["index_documents"] == indexable_documents(store) == DEMO_DOCUMENTS - 5
 
 
 def test_health_of_an_empty_store(client):

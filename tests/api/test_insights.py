@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import sqlite3
 from datetime import date, timedelta
 
 import pytest
 
+from server import create_app
 from server.feedback.ranking import factor
 from tests.conftest import _token
 
@@ -23,6 +25,27 @@ def ticket(tid, body, status="processing", email="maria@example.com", **extra):
 
 CANCEL = "I ordered a coat yesterday, can I still cancel it? It has not shipped."
 GAP = "Do you sell gift cards for a birthday present? Can the gift card be sent by post?"
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    """The demo store loaded once per module (it takes seconds); each test gets a copy."""
+    home = tmp_path_factory.mktemp("insights") / "home"
+    result = create_app({"TESTING": True, "HOME": str(home)}).test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    return home
+
+
+@pytest.fixture
+def app(demo_home, tmp_path):
+    """An app over a fresh copy of the demo home."""
+    shutil.copytree(demo_home, tmp_path / "home")
+    return create_app({"TESTING": True, "HOME": str(tmp_path / "home")})
+
+
+@pytest.fixture
+def demo(app):
+    return app
 
 
 SHOWN_SQL = ("SELECT DISTINCT e.ticket_id FROM suggestion_events e, json_each(e.shown) j "
@@ -59,7 +82,7 @@ def activity(demo, client, agent):
     first = shown[0][0]["key"]
     r = client.post(FEEDBACK, json={"ticket_id": "G-0", "key": first, "reason": "wrong_topic"}, headers=agent)
     assert r.status_code == 201, r.json
-    return {"bea": bea, "gap_reply": first}
+    return {"bea": bea, "gap_reply": first, "shown": shown}
 
 
 def report(client, manager, name, **query):
@@ -202,7 +225,9 @@ def test_many_agents_move_a_reply_down_but_never_out(demo, client):
 
 # -- content gaps ------------------------------------------------------------------------------
 
-def test_content_gaps_group_tickets_where_nothing_was_inserted(demo, client, manager, activity):
+def test_content_gaps_group_tickets_where_nothing_was_inserted(demo, client, agent, manager, activity):
+    for reply in activity["shown"][1]:  # the agent marks every reply shown for G-1 not helpful
+        client.post(FEEDBACK, json={"ticket_id": "G-1", "key": reply["key"]}, headers=agent)
     data = client.get("/api/v1/content-gaps", headers=manager).json
     stored = rows_sql(demo, "SELECT DISTINCT ticket_id FROM suggestion_events WHERE ticket_id NOT IN "
                             "(SELECT ticket_id FROM insertions)")
@@ -211,7 +236,9 @@ def test_content_gaps_group_tickets_where_nothing_was_inserted(demo, client, man
     assert topic["size"] == 3 and sorted(topic["ticket_ids"]) == ["G-0", "G-1", "G-2"]
     assert topic["languages"] == {"en": 3} and "gift" in topic["terms"]
     assert any(t.startswith("card") for t in topic["terms"])
-    assert topic["feedback"] == {"wrong_topic": 1} and topic["why"] == {"nothing_inserted": 3}
+    marks = len(activity["shown"][1])
+    assert topic["feedback"] == {"wrong_topic": 1, "none": marks}
+    assert topic["why"] == {"nothing_inserted": 2, "all_unhelpful": 1}
     assert topic["draft"]["language"] == "en" and "gift" in topic["draft"]["title"].lower()
     assert topic["examples"][0]["text"].startswith("Do you sell gift cards")
     csv_text = client.get("/api/v1/content-gaps", query_string={"format": "csv"}, headers=manager).get_data(as_text=True)

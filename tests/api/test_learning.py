@@ -40,7 +40,7 @@ def test_an_insertion_teaches_the_reply_and_its_policies(demo, client, agent, ma
     after = suggest(client, agent, "the goat next door chewed my box")
     top = after["replies"][0]
     assert top["key"] == "reply/missing-package" and top["learned_from"] == 1
-    assert "used for 1 earlier ticket" in top["why"] and "goat" in top["why"]
+    assert "used for 1 ticket like this one" in top["why"] and "goat" in top["why"]
     assert after["policies"][0]["key"] == "policy/shipping_issue/missing"
 
 

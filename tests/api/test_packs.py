@@ -7,7 +7,7 @@ from pathlib import Path
 from server import create_app
 from server.db import open_store
 from server.cli import DEMO_DIR
-from tests.conftest import ABCD_POLICIES, load_jsonl
+from tests.conftest import ABCD_POLICIES, DEMO_SNIPPETS, load_jsonl
 
 DEMO_PACKS = [DEMO_DIR / "policies.jsonl", DEMO_DIR / "replies.jsonl"]
 
@@ -125,7 +125,7 @@ def test_export_then_import_into_a_fresh_store_is_lossless(demo, runner, store, 
     exported = tmp_path / "export.jsonl"
     result = runner.invoke(args=["pack", "export", str(exported)])
     assert result.exit_code == 0, result.output
-    assert "exported 69 snippets" in result.output
+    assert f"exported {DEMO_SNIPPETS} snippets" in result.output
 
     # Every line of the demo packs comes back exactly: translations, when, offer, policies, tags,
     # plus the curation state the store added (published, checked every 180 days).
@@ -133,6 +133,7 @@ def test_export_then_import_into_a_fresh_store_is_lossless(demo, runner, store, 
     for source in (line for pack in DEMO_PACKS for line in load_jsonl(pack)):
         line = dict(by_key[source["key"]])
         assert (line.pop("status"), line.pop("verify_every_days")) == ("published", 180)
+        assert line.pop("public") == source.pop("public", False)  # self-service: written always
         assert line == source
     reply = by_key["reply/cancel-unshipped"]
     assert set(reply["translations"]) == {"it", "id", "ja", "ar"}
@@ -142,7 +143,7 @@ def test_export_then_import_into_a_fresh_store_is_lossless(demo, runner, store, 
     fresh_runner = fresh.test_cli_runner()
     result = fresh_runner.invoke(args=["pack", "import", str(exported)])
     assert result.exit_code == 0, result.output
-    assert "69 created" in result.stdout
+    assert f"{DEMO_SNIPPETS} created" in result.stdout
     again = tmp_path / "again.jsonl"
     assert fresh_runner.invoke(args=["pack", "export", str(again)]).exit_code == 0
     assert again.read_text(encoding="utf-8") == exported.read_text(encoding="utf-8")
@@ -213,9 +214,9 @@ def test_an_offers_file_that_is_not_json_is_refused(runner, store, tmp_path):
 def test_demo_loads_once_and_keeps_its_token(runner, store):
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
-    assert "69 snippets, 3 offers" in first.output
+    assert f"{DEMO_SNIPPETS} snippets, 3 offers" in first.output
     second = runner.invoke(args=["demo"])
     assert "demo store loaded" not in second.output
     assert second.output.splitlines()[-1] == first.output.splitlines()[-1]
-    assert store.count_snippets() == 69 and version_count(store) == 69
+    assert store.count_snippets() == DEMO_SNIPPETS and version_count(store) == DEMO_SNIPPETS
     assert store.get_user("demo-agent")["role"] == "agent"

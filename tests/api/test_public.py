@@ -1,6 +1,7 @@
 """The public self-service API: only public, published text; no code, no raw placeholder; key, CORS, limits."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -99,7 +100,13 @@ def test_public_is_validated_stored_and_exported(public_app, manager, tmp_path):
     assert public_app.test_cli_runner().invoke(args=["pack", "export", str(out)]).exit_code == 0
     lines = {line.split('"key": "')[1].split('"')[0]: line for line in out.read_text().splitlines()}
     assert '"public": ["en", "it"]' in lines["reply/site-slow"]
-    assert '"public"' not in lines["reply/refund-status"]
+    assert '"public": false' in lines["reply/refund-status"]  # written, so import -> export is lossless
+    # A pack line without "public" leaves the snippet's choice alone.
+    line = {"key": "reply/site-slow", "kind": "reply", "language": "en", "title": "Slow", "body": "Try again."}
+    pack = tmp_path / "old.jsonl"
+    pack.write_text(json.dumps(line) + "\n")
+    assert public_app.test_cli_runner().invoke(args=["pack", "import", str(pack)]).exit_code == 0
+    assert client.get("/api/v1/snippets/reply/site-slow", headers=manager).json["public"] == ["en", "it"]
 
 
 def test_a_key_is_required(public_app):

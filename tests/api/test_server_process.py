@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from server.process import ServerProcess, flask_cli, start_all
+from tests.conftest import DEMO_DOCUMENTS, DEMO_SNIPPETS
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +92,7 @@ def search(base: str, token: str, q: str) -> list[dict]:
 def test_both_processes_serve_the_demo_store(servers):
     for base in (servers.a, servers.b):
         health = call(base, "GET", "/health").json
-        assert health["snippets"] == 69 and health["index_documents"] == 125
+        assert health["snippets"] == DEMO_SNIPPETS and health["index_documents"] == DEMO_DOCUMENTS
         r = call(base, "POST", "/suggest", token=servers.agent,
                  body=ticket("Please cancel my order, it has not shipped yet."))
         assert r.status == 200
@@ -110,7 +111,7 @@ def test_a_write_through_one_process_is_seen_by_the_other_at_once(servers):
     assert after.status == 200
     assert after.json["policies"][0]["key"] == KEY
     assert call(servers.b, "GET", f"/snippets/{KEY}", token=servers.agent).json["version"] == 1
-    assert call(servers.b, "GET", "/health").json["snippets"] == 70
+    assert call(servers.b, "GET", "/health").json["snippets"] == DEMO_SNIPPETS + 1
 
 
 def test_reads_on_one_process_while_the_other_writes(servers):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from server.cli import DEMO_DIR
-from tests.conftest import load_jsonl
+from tests.conftest import DEMO_SNIPPETS, load_jsonl
 
 SNIPPETS = "/api/v1/snippets"
 KEY = "policy/store/umbrella-loans"
@@ -138,15 +138,15 @@ def test_list_filters_by_kind_status_and_tag(demo, client, agent, manager):
 
 def test_list_pages_in_key_order_with_the_full_total(demo, client, agent):
     every = client.get(SNIPPETS, query_string={"limit": 500}, headers=agent).json
-    assert every["total"] == 69 and len(every["items"]) == 69
+    assert every["total"] == DEMO_SNIPPETS and len(every["items"]) == DEMO_SNIPPETS
     keys = [i["key"] for i in every["items"]]
     assert keys == sorted(keys)
     first = client.get(SNIPPETS, query_string={"limit": 10}, headers=agent).json
     second = client.get(SNIPPETS, query_string={"limit": 10, "offset": 10}, headers=agent).json
-    assert first["total"] == second["total"] == 69
+    assert first["total"] == second["total"] == DEMO_SNIPPETS
     assert [i["key"] for i in first["items"] + second["items"]] == keys[:20]
-    last = client.get(SNIPPETS, query_string={"limit": 10, "offset": 65}, headers=agent).json
-    assert [i["key"] for i in last["items"]] == keys[65:]
+    last = client.get(SNIPPETS, query_string={"limit": 10, "offset": DEMO_SNIPPETS - 4}, headers=agent).json
+    assert [i["key"] for i in last["items"]] == keys[-4:]
     assert client.get(SNIPPETS, query_string={"limit": 0}, headers=agent).status_code == 422
 
 

@@ -134,8 +134,12 @@ def test_find_a_missing_translation_preview_and_save(console, server):
 
     before = stored(server, KEY)["version"]
     console.click("#save")
-    console.wait_for_selector(".notice")
-    assert f"version {before + 1}" in console.locator(".notice").inner_text()
+    try:  # saving writes the index too: allow for a loaded machine
+        console.wait_for_selector("#notice", timeout=60_000)
+    except Exception:
+        screenshot(console, "console-save-failed")
+        raise
+    assert f"version {before + 1}" in console.locator("#notice").inner_text()
     after = stored(server, KEY)
     assert after["version"] == before + 1 and after["texts"]["ja"]["title"] == "未発送の注文をキャンセルします"
     assert after["updated_by"] == "demo-manager"
@@ -148,7 +152,7 @@ def test_see_the_new_version_and_restore_the_old(console, server):
     assert "title (ja)" in console.locator("#diff").text_content()
     screenshot(console, "console-history")
     console.get_by_role("button", name=f"Restore version {current - 1}").click()
-    console.wait_for_selector(".notice")
+    console.wait_for_selector("#notice")
     restored = stored(server, KEY)
     assert restored["version"] == current + 1 and "ja" not in restored["texts"]
     action = server.query("SELECT action FROM snippet_versions v JOIN snippets s ON s.id = v.snippet_id "
@@ -164,7 +168,7 @@ def test_verify_two_due_snippets_in_bulk(console, server):
         console.locator(f'tr[data-key="{key}"] input[type=checkbox]').check()
     screenshot(console, "console-verification")
     console.click("#verify-selected")
-    console.wait_for_selector(".notice")
+    console.wait_for_selector("#notice")
     for key in DUE:
         row = stored(server, key)
         assert row["verified_by"] == "demo-manager" and row["verified_at"] > "2026"
@@ -177,7 +181,7 @@ def test_approve_a_pending_code(console, server):
     row.locator("input[name=note]").fill("late parcel, approved")
     screenshot(console, "console-approvals")
     row.get_by_role("button", name="Approve").click()
-    console.wait_for_selector(".notice")
+    console.wait_for_selector("#notice")
     code = server.query("SELECT * FROM offer_codes WHERE code = ?", PENDING)[0]
     assert (code["status"], code["decided_by"], code["note"]) == ("issued", "demo-manager", "late parcel, approved")
     console.get_by_role("link", name="Codes").click()
@@ -202,7 +206,7 @@ def test_revoke_an_agents_token(console, server):
     assert _suggest(server) == 200
     console.get_by_role("link", name="Users").click()
     console.locator('tr[data-name="demo-agent"] button[data-action="revoke"]').click()
-    console.wait_for_selector(".notice")
+    console.wait_for_selector("#notice")
     assert _suggest(server) == 401
     assert server.query("SELECT token_hash FROM users WHERE name = 'demo-agent'")[0]["token_hash"].startswith("revoked:")
     screenshot(console, "console-users")
@@ -240,6 +244,6 @@ def test_arabic_default_language_reads_right_to_left(console, server):
     assert console.locator("#preview-text").get_attribute("dir") == "rtl"
     screenshot(console, "console-editor-arabic")
     console.click("#save")
-    console.wait_for_selector(".notice")
+    console.wait_for_selector("#notice")
     row = stored(server, "reply/arabic-hello")
     assert row["default_language"] == "ar" and row["verified_by"] == "demo-manager" and row["status"] == "draft"

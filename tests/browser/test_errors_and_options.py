@@ -10,6 +10,7 @@ import pytest
 
 from server.process import free_port
 from tests.browser.harness import EXTENSION_ID, Server, configure, screenshot, wait_for_sidebar
+from tests.conftest import DEMO_SNIPPETS
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +85,7 @@ def test_options_test_connection_accepts_a_good_token(tab, server):
     tab.click("#test")
     result = tab.locator('#test-result[data-ok="true"]')
     result.wait_for()
-    assert "Connected" in result.inner_text() and "69 snippets" in result.inner_text()
+    assert "Connected" in result.inner_text() and f"{DEMO_SNIPPETS} snippets" in result.inner_text()
     screenshot(tab, "options-connected")
 
 

@@ -261,7 +261,7 @@ def editor_form(client, key: str) -> dict:
         if chosen:
             data[name] = [v or t for v, t in chosen] if name == "policies" else (chosen[0][0] or chosen[0][1])
     data = {k: _unescape(v) if isinstance(v, str) else [_unescape(x) for x in v] for k, v in data.items()}
-    for name in [k for k in data if k.startswith("field_required_")]:
+    for name in [k for k in data if k.startswith("field_required_") or k == "public"]:
         if f'name="{name}" value="1" checked' not in html:
             del data[name]
     return data
@@ -304,6 +304,21 @@ def test_saving_the_editor_stores_a_new_version(manager_client, db):
     assert stored["updated_by"] == "demo-manager"
     assert stored["when"] and stored["offer"] == "free-shipping" and stored["policies"]  # kept as they were
     assert "Saved reply/cancel-unshipped as version 2" in manager_client.get(r.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_editor_marks_a_snippet_public(manager_client, db):
+    key = "reply/site-slow"
+    form = editor_form(manager_client, key)
+    assert form.get("public") == "1"  # the demo's public replies show checked
+    form.update(public_languages="it, en", action="save")
+    assert manager_client.post(f"/console/snippets/edit/{key}", data=form).status_code == 302
+    assert db.get_snippet(key)["public"] == ["en", "it"]
+    form = editor_form(manager_client, key)
+    assert form["public_languages"] == "en, it"
+    del form["public"]  # unchecked: agents only
+    form.update(action="save")
+    assert manager_client.post(f"/console/snippets/edit/{key}", data=form).status_code == 302
+    assert db.get_snippet(key)["public"] is False
 
 
 def test_a_second_editors_save_is_refused_with_a_diff(manager_client, db, demo):
@@ -404,6 +419,26 @@ def test_xss_payloads_are_shown_literally(manager_client, db):
         html = manager_client.get(url).get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html, url
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in manager_client.get("/console/snippets/edit/reply/xss").get_data(as_text=True)
+
+
+def test_xss_in_codes_offers_users_and_packs_is_shown_literally(manager_client, db):
+    db.insert_code({"offer_key": "free-shipping", "code": "SHIP-XSS1", "source": "generated", "status": "pending",
+                    "customer": XSS, "agent": XSS, "ticket_id": XSS, "snippet_key": XSS,
+                    "issued_at": "2026-01-01T00:00:00+00:00", "expires_on": "2099-01-01"})
+    db.set_code_status(db.list_codes()[0][0]["id"], "pending", XSS, "2026-01-02T00:00:00+00:00", XSS)
+    offer = db.get_offer("free-shipping")
+    db.upsert_offer("free-shipping", {**offer, "label": XSS})
+    post(manager_client, "/console/users", {"name": XSS, "role": "agent"})
+    pack = {"pack": (io.BytesIO(b'{"key": "reply/x", "kind": "reply", "language": "en", "title": "t", "body": "b",'
+                                b' "offer": "<script>alert(3)</script>"}\n'), "<script>x.jsonl")}
+    checked = post(manager_client, "/console/packs/check", pack, page="/console/packs",
+                   content_type="multipart/form-data").get_data(as_text=True)
+    pages = [manager_client.get(u).get_data(as_text=True) for u in
+             ("/console/approvals", "/console/codes", "/console/offers", "/console/offers/edit/free-shipping",
+              "/console/users", "/console/snippets/edit/reply/cancel-unshipped")]
+    for html in [*pages, checked]:
+        assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0] and "&lt;script&gt;alert(3)" in checked
 
 
 def test_approve_and_void_codes(demo, manager_client, db):

@@ -13,7 +13,7 @@ import threading
 import numpy as np
 import pytest
 
-from index.indexer import apply_changes, create_index, open_index, rebuild
+from index.indexer import apply_changes, assemble, build_segment, create_index, open_index, swap_in
 from index.searcher import SnippetSearcher
 from index.segments import SegmentCache
 from server.cli import DEMO_DIR
@@ -101,9 +101,11 @@ def test_cache_ranks_like_a_fresh_index_across_commits_deletions_and_merges(tmp_
     assert len(live) == 1 and not live & seen_segments
     assert {key[0][1] for key in cache._items} == live
 
-    # A full rebuild (one commit that clears the old segments).
-    rebuild(path, snippets[:half], 6)
+    # A full rebuild: segments built aside, then swapped in under the live index's lock.
+    build_segment(tmp_path / "part", snippets[:half], (6, ""))
+    swap_in(path, assemble(tmp_path / "staging", [tmp_path / "part"]))
     assert _rankings(kept) == _fresh(path)
+    assert not {segid for (_, segid) in kept.view()._segments} & live
     kept.close()
 
 

@@ -1,0 +1,114 @@
+"""The learner: trained from insertions and managers' examples, bounded, clearable, explained,
+retrained in the background; a snippet nobody inserted still competes; confidence in words."""
+from __future__ import annotations
+
+import time
+
+from server import learning
+from server.db import open_store
+from server.learner import Learner
+from tests.api.test_learning import insert, suggest
+
+SUGGEST = "/api/v1/suggest"
+# Tickets that share no useful word with the reply they were answered with.
+ODD = ["my scarf smells of smoke since it came", "the scarf reeks of cigarettes", "smoky smell on the new scarf",
+       "scarf arrived stinking of tobacco", "there is a smoke odour on my scarf"]
+
+
+def learner(app):
+    return app.extensions["replyassist.learner"]
+
+
+def model_counts(app, language="en", kind="reply"):
+    store = open_store(app.config["DATABASE"])
+    try:
+        learner(app).refresh(store.data_version())
+    finally:
+        store.conn.close()
+    model = learner(app).model(language, kind)
+    return dict(model.learned) if model else {}
+
+
+def teach_odd(client, agent, n=len(ODD), key="reply/return-window"):
+    for i, text in enumerate(ODD[:n]):
+        insert(client, agent, key, f"odd-{i}", text)
+
+
+def test_insertions_teach_a_classifier_that_says_how_often(demo, client, agent):
+    teach_odd(client, agent)
+    top = suggest(client, agent, "a strong smell of smoke on the scarf")["replies"][0]
+    assert top["key"] == "reply/return-window"
+    assert top["learned_score"] > 0.3
+    assert "used for 5 tickets like this one" in top["why"]
+
+
+def test_the_per_agent_cap_bounds_what_the_model_learns(demo, client, agent, monkeypatch):
+    monkeypatch.setattr(learning, "PER_AGENT", 2)
+    teach_odd(client, agent)
+    assert model_counts(demo)["reply/return-window"] == 2
+
+
+def test_clearing_takes_the_examples_out_of_the_model(demo, client, agent, manager):
+    teach_odd(client, agent)
+    assert model_counts(demo).get("reply/return-window") == 5
+    assert client.delete("/api/v1/snippets/reply/return-window/learned", headers=manager).status_code == 200
+    assert "reply/return-window" not in model_counts(demo)
+    hits = suggest(client, agent, "a strong smell of smoke on the scarf", limit=14)["replies"]
+    assert all(h["learned_score"] == 0 and "tickets like this" not in h["why"] for h in hits)
+
+
+def test_a_snippet_without_examples_still_competes(demo, client, agent):
+    # Heavy teaching elsewhere must not drown the replies nobody inserted yet.
+    for i in range(12):
+        insert(client, agent, "reply/order-status", f"os-{i}", f"where is my parcel number {i}, still not here")
+        insert(client, agent, "reply/missing-package", f"mp-{i}", f"tracking says delivered, nothing at my door {i}")
+    data = suggest(client, agent, "I lost my phone and can't get past the two-factor authentication code")
+    assert data["replies"][0]["key"] == "reply/two-factor-reset"
+    assert data["replies"][0]["learned_score"] == 0
+
+
+def test_written_examples_teach_from_day_one(demo, client, manager, agent):
+    r = client.patch("/api/v1/snippets/reply/return-window",
+                     json={"examples": ["my scarf smells of smoke", "the parcel reeks of cigarettes"]}, headers=manager)
+    assert r.status_code == 200, r.json
+    assert r.json["examples"] == ["my scarf smells of smoke", "the parcel reeks of cigarettes"]
+    top = suggest(client, agent, "smoky smell on the scarf")["replies"][0]
+    assert top["key"] == "reply/return-window" and top["learned_score"] > 0
+
+
+def test_the_model_is_retrained_in_the_background_within_seconds(demo, client, agent):
+    background = Learner(demo.config["DATABASE"], background=True)
+    background.train_now()
+    assert background.model("en", "reply") is None  # nothing learned yet
+    teach_odd(client, agent)
+    store = open_store(demo.config["DATABASE"])
+    try:
+        version = store.data_version()
+    finally:
+        store.conn.close()
+    background.refresh(version)  # returns at once; the training runs in its thread
+    deadline = time.monotonic() + 30
+    while background.version != version and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert background.version == version
+    assert background.model("en", "reply").learned["reply/return-window"] == 5
+
+
+def test_each_suggestion_carries_a_confidence_in_words(demo, client, agent):
+    data = client.post(SUGGEST, json={"ticket": {"id": "C-1", "body": "I forgot my password and can't log in "
+                                                 "to my account, please send a reset link"}}, headers=agent).json
+    top = data["replies"][0]
+    assert top["key"] == "reply/password-reset"
+    assert top["confidence_label"] == "likely" and 0.5 <= top["confidence"] <= 1
+    assert data["confident"] is True
+    confidences = [h["confidence"] for h in data["replies"]]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(h["confidence_label"] in ("likely", "possible", "unlikely") for h in data["replies"][1:])
+
+
+def test_a_weak_guess_is_not_called_confident(demo, client, agent):
+    data = client.post(SUGGEST, json={"ticket": {"id": "C-2", "body": "a question about my thing from last week"}},
+                       headers=agent).json
+    assert data["replies"], "the closest replies are still listed"
+    assert data["confident"] is False
+    assert all(h["confidence_label"] == "unlikely" for h in data["replies"])
