@@ -7,6 +7,7 @@ from index.indexer import apply_changes, indexed_state, open_index
 from index.searcher import SnippetSearcher
 from server import create_app
 from server.indexing import index_health, sync_index, with_learned
+from tests.conftest import DEMO_DOCUMENTS, DEMO_SNIPPETS
 
 PHANTOM = {"key": "reply/phantom-zeppelin", "kind": "reply", "default_language": "en", "status": "published",
            "texts": {"en": {"title": "Zeppelin refunds", "body": "Refund a zeppelin ride."}},
@@ -121,12 +122,12 @@ def test_health_reports_the_last_rebuild(demo, runner, client, store):
     result = runner.invoke(args=["index", "rebuild"])
     assert result.exit_code == 0, result.output
     last = client.get("/api/v1/health").json["index"]["last_rebuild"]
-    assert last["documents"] == 125 and last["snippets"] == 69 and last["procs"] == 1
+    assert last["documents"] == DEMO_DOCUMENTS and last["snippets"] == DEMO_SNIPPETS and last["procs"] == 1
     assert last["snapshot_seq"] == store.index_head()[0] and last["seconds"] >= 0
     assert last["finished_at"] >= last["started_at"]
     assert client.get("/api/v1/health").json["index"]["rebuild_running"] is None
     status = json.loads(runner.invoke(args=["index", "status"]).output)
-    assert status["state"] == "in_step" and status["last_rebuild"]["documents"] == 125
+    assert status["state"] == "in_step" and status["last_rebuild"]["documents"] == DEMO_DOCUMENTS
 
 
 def test_a_rebuild_in_several_processes_ranks_like_the_index_it_replaces(demo, runner, store):
