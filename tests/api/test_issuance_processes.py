@@ -166,10 +166,10 @@ def test_an_agent_issues_at_most_the_daily_limit_and_the_later_ones_wait_for_app
     # Serialised issuance: the first five codes stored are live, the next five pending.
     rows = query(cluster.database, "SELECT status, agent, offer_key FROM offer_codes ORDER BY id")
     assert rows == [("issued", "agent-1", "goodwill-10")] * 5 + [("pending", "agent-1", "goodwill-10")] * 5
-    # A pending code stays out of the text until a manager approves it.
+    # A pending code never reaches the agent: no code, no text, a notice, until a manager approves it.
     for r in results:
         if r.status == 201 and r.json["offer"]["status"] == "pending":
-            assert r.json["offer"]["code"] not in r.json["text"] and "[[offer.code]]" in r.json["text"]
+            assert r.json["offer"]["code"] is None and r.json["text"] is None and "approval" in r.json["notice"]
 
 
 def test_the_same_insertion_sent_at_once_to_every_process_makes_one_code(cluster):
