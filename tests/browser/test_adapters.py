@@ -97,8 +97,9 @@ CASES = {
             "customer": {"name": "Lena Novak", "first_name": "Lena", "email": "lena.novak@example.com"},
             "order": {}, "agent": {},
         },
-        "reply": "reply/refund-status",
-        "expect": "has been issued to your original card.",
+        # The demo library's closest reply for a return not yet credited (no fill-in fields).
+        "reply": "reply/returned-no-credit",
+        "expect": "the refund will follow as soon as it is scanned in",
         "composer": "textarea",
         "before": "Hello Lena,\n\nKind regards",
     },
@@ -162,8 +163,6 @@ def test_the_extension_inserts_into_the_helpdesk_composer(tab, name):
         tab.keyboard.press("ArrowRight")
 
     card = reply_card(tab, case["reply"])
-    if name == "generic":
-        card.locator('input[name="refund_method"]').fill("original card")
     card.locator("button.insert").click()
     wait_for_card(tab, case["reply"], "inserted")
 
@@ -238,4 +237,5 @@ def test_a_ticket_switch_in_a_zendesk_tab_re_suggests(tab):
     }""")
     sidebar = wait_for_sidebar(tab, "ready", "4821")
     keys = sidebar.locator("article.reply").evaluate_all("els => els.map(e => e.dataset.key)")
-    assert "reply/order-status" in keys[:3] or "reply/missing-package" in keys[:3], keys
+    # "My parcel is late": the delivery replies of the demo library, not the other ticket's.
+    assert {"reply/parcel-delayed", "reply/order-status", "reply/missing-package"} & set(keys[:3]), keys
