@@ -655,13 +655,6 @@ class OfferStoreMixin:
         """Forget everything a snippet learned; return how many examples went."""
         return self.conn.execute("DELETE FROM learned_examples WHERE snippet_key = ?", (snippet_key,)).rowcount
 
-    def record_suggestion(self, ticket_id: str, agent: str, language: str, shown: list, at: str,
-                          ticket_text: str = "") -> None:
-        """Remember what /suggest showed for a ticket (one autocommitted insert)."""
-        self.conn.execute("INSERT INTO suggestion_events (ticket_id, agent, language, shown, at, ticket_text) "
-                          "VALUES (?, ?, ?, ?, ?, ?)",
-                          (ticket_id, agent, language, json.dumps(shown), at, ticket_text))
-
 
 class InsightsStoreMixin:
     """Insights (issue 11): analytics reads, agents' feedback, content-gap dismissals, import sources."""
