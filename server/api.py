@@ -21,17 +21,21 @@ bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
 def doc(*, summary: str, body: Schema | None = None, query: Schema | None = None,
         response: Schema | None = None, status: int = 200, also: tuple[int, ...] = (),
-        errors: tuple[int, ...] = (), path: dict[str, str] | None = None) -> Callable:
+        errors: tuple[int, ...] = (), path: dict[str, str | tuple[str, ...]] | None = None, csv: bool = False,
+        public_key: bool = False) -> Callable:
     """Describe a view for the OpenAPI document (the schemas are the ones the view uses).
 
     ``also``: other success statuses with the same body; ``errors``: error statuses the view's
     service may answer besides those its shape implies (see ``_error_statuses``); ``path``: the
-    patterns a view checks its path parameters against (a mismatch is its 422).
+    patterns a view checks its path parameters against (a mismatch is its 422), or the names it
+    knows (a tuple: another is its 404); ``csv``: the
+    success may be a CSV download; ``public_key``: called with a shop's public key (self-service).
     """
 
     def decorator(view: Callable) -> Callable:
         view.api_doc = {"summary": summary, "body": body, "query": query, "response": response,
-                        "status": status, "also": also, "errors": errors, "path": path or {}}
+                        "status": status, "also": also, "errors": errors, "path": path or {},
+                        "csv": csv, "public_key": public_key}
         return view
 
     return decorator
@@ -76,6 +80,7 @@ _ERRORS = {400: "Not JSON, malformed JSON, or nested too deeply", 401: "No token
            403: "The token's role may not do this, or a browser origin that is not allowed",
            404: "Nothing has this key or id", 409: "Conflicts with the stored state (the detail says which)",
            413: "The body is larger than MAX_CONTENT_LENGTH",
+           429: "Asked too often: `Retry-After` says in how many seconds to ask again",
            422: "Failed validation (`errors` names the fields), or the request can't be carried out as asked"}
 _PROBLEM = {"type": "object", "required": ["type", "title", "status", "detail"],
             "properties": {"type": {"type": "string"}, "title": {"type": "string"},
@@ -91,6 +96,12 @@ def _key_constraints(self, field, ret, **kwargs) -> dict:
     return {}
 
 
+def _field_schema(self, field, ret, **kwargs) -> dict:
+    """What a field says of itself for the document: a custom field's ``openapi`` attribute
+    (marshmallow can't describe its ``_deserialize``), or ``metadata["openapi"]`` of one field."""
+    return {**getattr(field, "openapi", {}), **field.metadata.get("openapi", {})}
+
+
 def _error_statuses(rule, view, meta: dict) -> set[int]:
     """The error statuses a view can answer: its shape's (body, query, path, role) and its own."""
     statuses = {403, *meta["errors"]}  # 403: any /api route refuses a foreign browser origin
@@ -100,17 +111,21 @@ def _error_statuses(rule, view, meta: dict) -> set[int]:
         statuses.add(422)
     if rule.arguments:
         statuses.add(404)
-    if meta["path"]:
+    if any(isinstance(checked, str) for checked in meta["path"].values()):
         statuses.add(422)
     if getattr(view, "required_role", None):
         statuses.add(401)
+    if meta["public_key"]:
+        statuses |= {401, 429}
     return statuses
 
 
-def _path_parameter(rule, name: str, pattern: str | None) -> dict:
-    """A path parameter with the constraints its URL converter enforces."""
+def _path_parameter(rule, name: str, pattern: str | tuple[str, ...] | None) -> dict:
+    """A path parameter with the constraints its URL converter (or its view) enforces."""
     converter = rule._converters[name]
-    if hasattr(converter, "max"):  # an IntegerConverter
+    if isinstance(pattern, tuple):
+        schema = {"type": "string", "enum": list(pattern)}
+    elif hasattr(converter, "max"):  # an IntegerConverter
         schema = {"type": "integer", "minimum": converter.min or 0}
         if converter.max is not None:
             schema["maximum"] = converter.max
@@ -130,7 +145,9 @@ def build_spec(app: Flask) -> dict:
                    info={"description": "Suggestions, search and snippets for support agents. "
                                         "Errors are application/problem+json (RFC 9457)."})
     plugin.converter.add_attribute_function(_key_constraints)
+    plugin.converter.add_attribute_function(_field_schema)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme("publicKey", {"type": "apiKey", "in": "header", "name": "X-Replyassist-Key"})
     spec.components.schema("Problem", _PROBLEM)
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     paths: dict[str, dict] = {}
@@ -143,8 +160,13 @@ def build_spec(app: Flask) -> dict:
             responses = {}
             for status in (meta["status"], *meta["also"]):
                 responses[str(status)] = {"description": "OK" if status == 200 else "Created" if status == 201 else "Done"}
+                content = responses[str(status)].setdefault("content", {})
                 if meta["response"] is not None:
-                    responses[str(status)]["content"] = {"application/json": {"schema": meta["response"]}}
+                    content["application/json"] = {"schema": meta["response"]}
+                if meta["csv"]:
+                    content["text/csv"] = {"schema": {"type": "string"}}
+                if not content:
+                    del responses[str(status)]["content"]
             for status in sorted(_error_statuses(rule, view, meta)):
                 responses[str(status)] = {"description": _ERRORS[status], "content": problem}
             op: dict = {"summary": meta["summary"], "operationId": rule.endpoint.replace(".", "_"),
@@ -160,6 +182,8 @@ def build_spec(app: Flask) -> dict:
             if getattr(view, "required_role", None):
                 op["security"] = [{"bearer": []}]
                 op["description"] = f"Needs the {view.required_role} role or higher."
+            if meta["public_key"]:
+                op["security"] = [{"publicKey": []}]
             paths.setdefault(_openapi_path(rule.rule), {})[method.lower()] = op
     for path, operations in sorted(paths.items()):
         spec.path(path=path, operations=operations)

@@ -539,16 +539,20 @@ class OfferStoreMixin:
                           "WHERE id = ?", (status, by, at, note, code_id))
 
     def list_codes(self, *, status: str | None = None, offer_key: str | None = None,
-                   agent: str | None = None, customer: str | None = None, ticket_id: str | None = None,
+                   agent: str | None = None, customer: list[str] | None = None, ticket_id: str | None = None,
                    issued_from: str | None = None, issued_before: str | None = None,
                    limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
-        """A page of codes, newest first, and the total matching."""
+        """A page of codes, newest first, and the total matching (``customer``: any of its keys)."""
         where, params = ["1 = 1"], []
         for column, value in (("status", status), ("offer_key", offer_key), ("agent", agent),
-                              ("customer", customer), ("ticket_id", ticket_id)):
+                              ("ticket_id", ticket_id)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if customer is not None:
+            marks = ",".join("?" * len(customer)) or "NULL"  # no key: matches nothing
+            where.append(f"id IN (SELECT code_id FROM offer_code_customers WHERE customer IN ({marks}))")
+            params += customer
         for clause, value in (("issued_at >= ?", issued_from), ("issued_at < ?", issued_before)):
             if value is not None:
                 where.append(clause)

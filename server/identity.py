@@ -89,6 +89,15 @@ def customer_keys(customer: dict | None, *, subaddressing: str = "strip") -> lis
     return [k for k in keys if k]
 
 
+def typed_keys(typed: str, *, subaddressing: str = "strip") -> list[str]:
+    """The keys a customer typed into a search may be filed under: as an e-mail, or as an id.
+
+    (A key copied from a list, ``id:cust-7``, is its own e-mail-style key: no ``@``.)
+    """
+    keys = [email_key(typed, subaddressing=subaddressing), id_key(typed)]
+    return sorted({k for k in keys if k})
+
+
 def customer_key(customer: dict | None, *, subaddressing: str = "strip") -> str | None:
     """The customer's main key: the normalised e-mail, else ``id:`` and the id, else None."""
     keys = customer_keys(customer, subaddressing=subaddressing)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from marshmallow import validate
+
 # The largest integer SQLite stores; bigger numbers in a query or body are a 422, not an overflow.
 SQL_INT_MAX = 2**63 - 1
 MAX_DEPTH = 32  # a ticket's customer/order facts are a few levels deep; nothing needs more
@@ -53,3 +55,21 @@ def nested(flat: dict[str, str]) -> dict:
         else:
             node[leaf] = [message]
     return out
+
+
+class Pattern(validate.Regexp):
+    """``validate.Regexp`` that reads ``$`` as the document does (JSON Schema, ECMA-262): the very end.
+
+    Python's ``$`` also matches before a final newline, so ``"en\\n"`` passed ``^[a-z]{2,3}$``
+    here while the OpenAPI document (which shows the same pattern) refuses it.
+    """
+
+    def __init__(self, regex: str, *args, **kwargs) -> None:
+        super().__init__(regex, *args, **kwargs)
+        end = re.sub(r"(?<!\\)\$$", r"\\Z", self.regex.pattern)  # only a final, unescaped $
+        self._strict = re.compile(end, self.regex.flags)
+
+    def __call__(self, value: str) -> str:
+        if self._strict.match(value) is None:
+            raise validate.ValidationError(self._format_error(value))
+        return value

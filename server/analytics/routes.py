@@ -18,7 +18,7 @@ bp = Blueprint("analytics", __name__, url_prefix=API_PREFIX)
 @bp.get("/analytics/<name>")
 @require("manager")
 @doc(summary="An analytics report (" + ", ".join(service.REPORTS) + "); format=csv downloads it",
-     query=range_query, response=report_schema)
+     query=range_query, response=report_schema, csv=True, path={"name": service.REPORTS})
 def get_report(name: str):
     if name not in service.REPORTS:
         raise NotFound(f"No report {name!r}; there are {', '.join(service.REPORTS)}.")
@@ -33,7 +33,7 @@ def get_report(name: str):
 @bp.get("/exports/insertions.csv")
 @require("manager")
 @doc(summary="Every insertion in the range as CSV (with its offer code), for the shop's own BI",
-     query=range_query)
+     query=range_query, csv=True)
 def export_insertions():
     q = query_args(range_query)
     rows = get_store().insertions_between(q["start"], q["end"], q.get("language"))
@@ -42,7 +42,8 @@ def export_insertions():
 
 @bp.get("/exports/codes.csv")
 @require("manager")
-@doc(summary="Every offer code issued in the range as CSV: who gave what to whom", query=range_query)
+@doc(summary="Every offer code issued in the range as CSV: who gave what to whom", query=range_query,
+     csv=True)
 def export_codes():
     q = query_args(range_query)
     rows = get_store().codes_between(q["start"], q["end"])

@@ -5,18 +5,24 @@ from datetime import date, timedelta
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from server.inputs import Pattern
 from server.snippets.schemas import LANGUAGE_PATTERN
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
+# Days a range may name: date arithmetic around them (defaults, the edits report's window, the
+# exclusive end) stays inside Python's calendar. The pattern says the same in the document.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9899, 12, 31)
+_DAY = {"validate": validate.Range(min=FIRST_DAY, max=LAST_DAY, error="Use a day from 1970-01-01 to 9899-12-31."),
+        "metadata": {"openapi": {"pattern": r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2})-"}}}
 
 
 class RangeQuery(Schema):
     """Date range (inclusive, UTC days; the last 30 days by default), language, output format."""
 
-    from_ = fields.Date(data_key="from", attribute="from")
-    to = fields.Date()
-    language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
+    from_ = fields.Date(data_key="from", attribute="from", **_DAY)
+    to = fields.Date(**_DAY)
+    language = fields.String(validate=Pattern(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
     window = fields.Integer(load_default=14, validate=validate.Range(min=1, max=180),
                             metadata={"description": "edits: days compared before and after each edit."})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from server.cli import read_code_csv_text
@@ -153,11 +153,11 @@ def codes():
     f = {k: (args.get(k) or "").strip() for k in ("offer", "agent", "customer", "ticket", "status", "from", "to")}
     until = _day(f["to"])
     page = page_number()
-    items, total = get_store().list_codes(
+    items, total = service.find_codes(get_store(), dict(
         status=f["status"] or None, offer_key=f["offer"] or None, agent=f["agent"] or None,
-        customer=(f["customer"].lower() if "@" in f["customer"] else f["customer"]) or None, ticket_id=f["ticket"] or None, issued_from=_day(f["from"]),
+        customer=f["customer"] or None, ticket_id=f["ticket"] or None, issued_from=_day(f["from"]),
         issued_before=(date.fromisoformat(until) + timedelta(days=1)).isoformat() if until else None,
-        limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE), subaddressing=current_app.config["OFFER_SUBADDRESSING"])
     return render_template("console/codes.html", items=items, total=total, f=f,
                            offers=get_store().list_offers(), page=page,
                            pages=max(1, -(-total // PAGE_SIZE)), page_url=page_url,

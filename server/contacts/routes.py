@@ -15,7 +15,7 @@ bp = Blueprint("contacts", __name__, url_prefix=f"{API_PREFIX}/contacts")
 @bp.post("/alerts")
 @require("agent")
 @doc(summary="Alert customer success about a customer who keeps getting in touch",
-     body=alert_request_schema, response=alert_schema, status=201)
+     body=alert_request_schema, response=alert_schema, status=201, also=(200,))
 def create_alert():
     data = alert_request_schema.load(json_body())
     alert, created = service.raise_alert(get_store(), data["ticket"], current_user()["name"], data["note"],

@@ -1,8 +1,9 @@
 """Shapes of repeat contacts and alerts."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from server.inputs import SQL_INT_MAX
 from server.suggest.schemas import TicketSchema
 
 
@@ -26,11 +27,28 @@ class ContactSummarySchema(Schema):
     earlier = fields.List(fields.Nested(EarlierContactSchema))
 
 
+# An alert is about someone: the ticket's customer needs an e-mail or an id.
+_SOMEONE = {"required": ["customer"], "properties": {"customer": {"anyOf": [
+    {"required": ["email"], "properties": {"email": {"type": "string", "minLength": 1}}},
+    {"required": ["id"], "properties": {"id": {"type": ["string", "number"], "minLength": 1}}}]}}}
+
+
+def _names_someone(customer: dict) -> bool:
+    email, ident = customer.get("email"), customer.get("id")
+    return ((isinstance(email, str) and email != "")
+            or (isinstance(ident, (str, int, float)) and not isinstance(ident, bool) and ident != ""))
+
+
 class AlertRequestSchema(Schema):
     """Body of POST /contacts/alerts."""
 
-    ticket = fields.Nested(TicketSchema, required=True)
+    ticket = fields.Nested(TicketSchema, required=True, metadata={"openapi": _SOMEONE})
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _someone(self, data: dict, **kwargs) -> None:
+        if "ticket" in data and not _names_someone(data["ticket"]["customer"]):
+            raise ValidationError({"ticket": {"customer": ["Name the customer: an e-mail or an id."]}})
 
 
 class AlertSchema(Schema):
@@ -59,7 +77,7 @@ class AlertListQuery(Schema):
     """Paging of the alert list."""
 
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=SQL_INT_MAX))
 
 
 contact_summary_schema = ContactSummarySchema()

@@ -19,7 +19,7 @@ bp = Blueprint("desk", __name__, url_prefix=API_PREFIX)
 
 
 def _language(language: str) -> str:
-    if not re.match(LANGUAGE_PATTERN, language):
+    if not re.fullmatch(LANGUAGE_PATTERN, language):
         raise Unprocessable("Use an ISO 639-1 code such as 'en' in the URL.")
     return language
 
@@ -33,7 +33,8 @@ def list_value_labels():
 
 @bp.put("/value-labels/<language>")
 @require("manager")
-@doc(summary="Replace one language's value labels", body=value_labels_schema, response=value_labels_schema)
+@doc(summary="Replace one language's value labels", body=value_labels_schema, response=value_labels_schema,
+     path={"language": LANGUAGE_PATTERN})
 def put_value_labels(language: str):
     data = value_labels_schema.load(json_body())
     labels = {path: {value.strip().lower(): label for value, label in values.items()}

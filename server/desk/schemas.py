@@ -1,8 +1,9 @@
 """Shapes of value labels, rendered replies and the agent's own replies."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, fields, validate
 
+from server.inputs import Pattern
 from server.render import ROOTS
 from server.snippets.schemas import KEY_PATTERN, LANGUAGE_PATTERN
 from server.suggest.schemas import HitSchema, TicketSchema
@@ -11,25 +12,20 @@ from server.suggest.schemas import HitSchema, TicketSchema
 class ValueLabelsSchema(Schema):
     """One language's labels: {"order.status": {"processing": "in lavorazione"}}."""
 
-    labels = fields.Dict(keys=fields.String(validate=validate.Length(min=3, max=100)),
+    labels = fields.Dict(keys=fields.String(validate=[validate.Length(min=3, max=100), Pattern(
+        rf"^({'|'.join(ROOTS)})\.", error=f"Paths are dotted, under {', '.join(ROOTS)}.")]),
                          values=fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=100)),
                                             values=fields.String(validate=validate.Length(min=1, max=200))),
                          required=True, validate=validate.Length(max=200))
-
-    @validates("labels")
-    def _paths(self, value: dict, data_key: str) -> None:
-        bad = [p for p in value if p.split(".", 1)[0] not in ROOTS or "." not in p]
-        if bad:
-            raise ValidationError(f"Paths are dotted, under {', '.join(ROOTS)}; not {bad}.")
 
 
 class RenderRequestSchema(Schema):
     """Body of POST /replies/render: replies to show for the open ticket."""
 
     ticket = fields.Nested(TicketSchema, required=True)
-    keys = fields.List(fields.String(validate=validate.Regexp(KEY_PATTERN)), required=True,
+    keys = fields.List(fields.String(validate=Pattern(KEY_PATTERN)), required=True,
                        validate=validate.Length(min=1, max=20))
-    language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN))
+    language = fields.String(validate=Pattern(LANGUAGE_PATTERN))
 
 
 class RenderResponseSchema(Schema):

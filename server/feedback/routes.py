@@ -17,7 +17,7 @@ bp = Blueprint("feedback", __name__, url_prefix=API_PREFIX)
 @bp.post("/feedback")
 @require("agent")
 @doc(summary="Mark a suggestion not helpful for a ticket (optional reason)", body=feedback_request_schema,
-     response=feedback_schema, status=201)
+     response=feedback_schema, status=201, also=(200,), errors=(404,))
 def create_feedback():
     data = feedback_request_schema.load(json_body())
     fresh_events()  # the ticket's language comes from its suggestion event
@@ -27,7 +27,8 @@ def create_feedback():
 
 @bp.delete("/feedback")
 @require("agent")
-@doc(summary="Take back your 'not helpful' on a ticket", body=feedback_undo_schema, status=204)
+@doc(summary="Take back your 'not helpful' on a ticket", body=feedback_undo_schema, status=204,
+     errors=(404,))
 def delete_feedback():
     service.undo(get_store(), feedback_undo_schema.load(json_body()), current_user()["name"])
     return "", 204
@@ -36,7 +37,7 @@ def delete_feedback():
 @bp.get("/feedback")
 @require("manager")
 @doc(summary="A snippet's feedback: counts by reason and every item", query=feedback_list_query,
-     response=snippet_feedback_schema)
+     response=snippet_feedback_schema, errors=(404,))
 def list_feedback():
     args = query_args(feedback_list_query)
     return snippet_feedback_schema.dump(service.for_snippet(get_store(), args["key"]))

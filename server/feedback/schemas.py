@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from server.inputs import Pattern
 from server.snippets.schemas import KEY_PATTERN, LANGUAGE_PATTERN
 
 REASONS = ("wrong_topic", "outdated", "wrong_language", "missing_info")
@@ -12,18 +13,18 @@ class FeedbackRequestSchema(Schema):
     """Body of POST /feedback: an agent says a suggestion did not help with a ticket."""
 
     ticket_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    key = fields.String(required=True, validate=validate.Regexp(KEY_PATTERN, error="Not a snippet key."))
+    key = fields.String(required=True, validate=Pattern(KEY_PATTERN, error="Not a snippet key."))
     reason = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(REASONS),
                            metadata={"description": "Optional: " + ", ".join(REASONS) + "."})
     comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
+    language = fields.String(validate=Pattern(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
 
 
 class FeedbackUndoSchema(Schema):
     """Body of DELETE /feedback: take a "not helpful" back."""
 
     ticket_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    key = fields.String(required=True, validate=validate.Regexp(KEY_PATTERN, error="Not a snippet key."))
+    key = fields.String(required=True, validate=Pattern(KEY_PATTERN, error="Not a snippet key."))
 
 
 class FeedbackSchema(Schema):
@@ -43,7 +44,7 @@ class FeedbackSchema(Schema):
 class FeedbackListQuery(Schema):
     """Filter of GET /feedback."""
 
-    key = fields.String(required=True, validate=validate.Regexp(KEY_PATTERN, error="Not a snippet key."))
+    key = fields.String(required=True, validate=Pattern(KEY_PATTERN, error="Not a snippet key."))
 
 
 class SnippetFeedbackSchema(Schema):

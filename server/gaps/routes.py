@@ -27,7 +27,7 @@ def csv_rows(result: dict) -> list[dict]:
 @bp.get("/content-gaps")
 @require("manager")
 @doc(summary="Topics of tickets shown suggestions where nothing was inserted", query=range_query,
-     response=gaps_schema)
+     response=gaps_schema, csv=True)
 def list_gaps():
     q = query_args(range_query)
     fresh_events()

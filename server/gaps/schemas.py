@@ -43,7 +43,7 @@ class DismissSchema(Schema):
     """Body of POST /content-gaps/dismissals."""
 
     ticket_ids = fields.List(fields.String(validate=validate.Length(min=1, max=200)), required=True,
-                             validate=validate.Length(max=5000))
+                             validate=validate.Length(min=1, max=5000, error="Name 1 to 5000 tickets of the topic to dismiss."))
     terms = fields.List(fields.String(validate=validate.Length(max=100)), load_default=list,
                         validate=validate.Length(max=20))
 

@@ -11,7 +11,6 @@ import re
 from collections import Counter, defaultdict
 
 from server.db import Store, utcnow
-from server.errors import Unprocessable
 from server.gaps.cluster import MAX_TICKETS, cluster
 
 EXAMPLES = 5
@@ -71,8 +70,6 @@ def content_gaps(store: Store, q: dict) -> dict:
 
 def dismiss(store: Store, data: dict, actor: str) -> dict:
     """Hide a topic's tickets from the gap list for good (new tickets on it still show)."""
-    if not data["ticket_ids"]:
-        raise Unprocessable("Name the tickets of the topic to dismiss.", errors={"ticket_ids": ["empty"]})
     with store.transaction():
         dismissal_id, hidden = store.dismiss_gap(data["ticket_ids"], data["terms"], actor, utcnow())
     return {"id": dismissal_id, "hidden": hidden, "terms": data["terms"]}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from server.inputs import Pattern
 from server.snippets.schemas import LANGUAGE_PATTERN
 
 
@@ -10,7 +11,7 @@ class ImportQuery(Schema):
     """Query of POST /imports/<source>."""
 
     dry_run = fields.Boolean(load_default=False)
-    language = fields.String(load_default="en", validate=validate.Regexp(LANGUAGE_PATTERN),
+    language = fields.String(load_default="en", validate=Pattern(LANGUAGE_PATTERN),
                              metadata={"description": "Language of items whose helpdesk names none."})
 
 

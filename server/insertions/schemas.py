@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from server.inputs import Pattern
 from server.snippets.schemas import KEY_PATTERN, LANGUAGE_PATTERN
 from server.suggest.schemas import TicketSchema
 
@@ -10,12 +11,12 @@ from server.suggest.schemas import TicketSchema
 class InsertionRequestSchema(Schema):
     """Body of POST /insertions: the reply (or policy) the agent used on a ticket."""
 
-    key = fields.String(required=True, validate=validate.Regexp(KEY_PATTERN))
+    key = fields.String(required=True, validate=Pattern(KEY_PATTERN))
     ticket = fields.Nested(TicketSchema, required=True)
     fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.String(validate=validate.Length(max=50)),
                           values=fields.Raw(allow_none=True), load_default=dict,
                           validate=validate.Length(max=50))
-    language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN))
+    language = fields.String(validate=Pattern(LANGUAGE_PATTERN))
     confirm_ineligible = fields.Boolean(load_default=False, metadata={
         "description": "Insert a reply whose conditions the ticket does not meet (recorded)."})
     without_offer = fields.Boolean(load_default=False, metadata={

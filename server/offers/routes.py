@@ -1,7 +1,7 @@
 """Offers (managers set them and their limits) and the audit of issued codes."""
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 
 from server.api import API_PREFIX, doc, json_body, query_args, url_part
 from server.auth import current_user, require
@@ -55,7 +55,8 @@ def import_pool(key: str):
 @doc(summary="Audit issued codes: who gave what to whom for which ticket", query=code_list_query,
      response=code_page_schema)
 def list_codes():
-    items, total = get_store().list_codes(**query_args(code_list_query))
+    items, total = service.find_codes(get_store(), query_args(code_list_query),
+                                      subaddressing=current_app.config["OFFER_SUBADDRESSING"])
     return code_page_schema.dump({"items": items, "total": total})
 
 

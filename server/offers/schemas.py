@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.inputs import SQL_INT_MAX
+from server.inputs import SQL_INT_MAX, Pattern
 
 
 class PerCustomerSchema(Schema):
@@ -19,11 +19,11 @@ OFFER_KEY = r"[a-z0-9][a-z0-9_\-]{0,99}"
 class OfferSchema(Schema):
     """A goodwill offer and its limits."""
 
-    key = fields.String(required=True, validate=validate.Regexp(rf"^{OFFER_KEY}$"))
+    key = fields.String(required=True, validate=Pattern(rf"^{OFFER_KEY}$"))
     label = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(["free_shipping", "percent_off", "amount_off"]))
     value = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=SQL_INT_MAX))
-    code_prefix = fields.String(required=True, validate=validate.Regexp(r"^[A-Z0-9]{2,20}$"))
+    code_prefix = fields.String(required=True, validate=Pattern(r"^[A-Z0-9]{2,20}$"))
     valid_days = fields.Integer(required=True, validate=validate.Range(min=1, max=3650))
     per_customer = fields.Nested(PerCustomerSchema, required=True)
     per_agent_per_day = fields.Integer(required=True, validate=validate.Range(min=1, max=SQL_INT_MAX))
@@ -88,7 +88,7 @@ class DecisionSchema(Schema):
 class PoolImportSchema(Schema):
     """Codes created in the shop, to hand out once each."""
 
-    codes = fields.List(fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_\-]{4,64}$")),
+    codes = fields.List(fields.String(validate=Pattern(r"^[A-Za-z0-9_\-]{4,64}$")),
                         required=True, validate=validate.Length(min=1, max=100_000))
 
 

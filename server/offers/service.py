@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from server.db import Store, utcnow
 from server.errors import Conflict, NotFound, Unprocessable
-from server.identity import customer_keys
+from server.identity import customer_keys, typed_keys
 
 
 class OfferRefused(Conflict):
@@ -25,6 +25,13 @@ class OtherCustomersCode(Conflict):
     """The conversation's code was issued to another customer: never hand it to this one."""
 
     slug, title = "conversation-customer-mismatch", "This ticket's code belongs to another customer"
+
+
+def find_codes(store: Store, filters: dict, *, subaddressing: str = "strip") -> tuple[list[dict], int]:
+    """A page of the code audit; ``customer`` matches however it is typed (the keys issuance files under)."""
+    if filters.get("customer") is not None:
+        filters = {**filters, "customer": typed_keys(filters["customer"], subaddressing=subaddressing)}
+    return store.list_codes(**filters)
 
 
 def save_offers(store: Store, offers: list[dict]) -> dict[str, int]:

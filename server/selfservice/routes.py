@@ -86,7 +86,7 @@ def _headers(response: Response) -> Response:
 
 @bp.get("/answers")
 @doc(summary="Answers to a customer's question (public; send X-Replyassist-Key)",
-     query=answers_query_schema, response=answers_schema)
+     query=answers_query_schema, response=answers_schema, public_key=True)
 def get_answers():
     args = query_args(answers_query_schema)
     result = service.answers(get_store(), searcher(), args["q"], args.get("language"), args["limit"],

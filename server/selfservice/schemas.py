@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from server.inputs import Pattern
 from server.snippets.schemas import LANGUAGE_PATTERN
 
 
@@ -10,7 +11,7 @@ class AnswersQuerySchema(Schema):
     """Query of GET /public/answers."""
 
     q = fields.String(required=True, validate=validate.Length(min=2, max=500))
-    language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
+    language = fields.String(validate=Pattern(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
     limit = fields.Integer(load_default=3, validate=validate.Range(min=1, max=10))
 
 

@@ -5,7 +5,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from server.inputs import SQL_INT_MAX
+from server.inputs import SQL_INT_MAX, Pattern
 
 from server.render import ROOTS, check_template
 
@@ -15,7 +15,7 @@ LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 RESERVED_SEGMENTS = {"versions", "verify", "restore", "learned"}
 
 # A condition's fact: a dotted path under one of the template roots (order.status).
-WHEN_PATH = fields.String(validate=[validate.Length(max=200), validate.Regexp(
+WHEN_PATH = fields.String(validate=[validate.Length(max=200), Pattern(
     rf"^({'|'.join(ROOTS)})\.[^.]", error=f"Conditions are dotted paths under {', '.join(ROOTS)}.")])
 
 
@@ -30,10 +30,13 @@ def _examples_field():
 class PublicField(fields.Field):
     """Who may see a snippet in self-service: false (agents only), true, or a list of languages."""
 
+    openapi = {"oneOf": [{"type": "boolean"}, {"type": "array", "minItems": 1,
+                                                "items": {"type": "string", "pattern": LANGUAGE_PATTERN}}]}
+
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool):
             return value
-        if isinstance(value, list) and value and all(isinstance(v, str) and re.match(LANGUAGE_PATTERN, v)
+        if isinstance(value, list) and value and all(isinstance(v, str) and re.fullmatch(LANGUAGE_PATTERN, v)
                                                      for v in value):
             return sorted(set(value))
         raise ValidationError("Use true, false, or a list of language codes such as [\"en\", \"it\"].")
@@ -61,20 +64,20 @@ class SnippetContentSchema(Schema):
     """What a snippet says: exactly the knowledge-pack format (see the datasets README)."""
 
     key = fields.String(required=True, validate=[validate.Length(min=1, max=200),
-                                                 validate.Regexp(KEY_PATTERN, error="Keys are lowercase words separated by '/', e.g. 'reply/cancel-unshipped'.")])
+                                                 Pattern(KEY_PATTERN, error="Keys are lowercase words separated by '/', e.g. 'reply/cancel-unshipped'.")])
     kind = fields.String(required=True, validate=validate.OneOf(["policy", "reply"]))
-    language = fields.String(required=True, validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
+    language = fields.String(required=True, validate=Pattern(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     body = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
     examples = _examples_field()
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
                        load_default=list, validate=validate.Length(max=30))
-    translations = fields.Dict(keys=fields.String(validate=validate.Regexp(LANGUAGE_PATTERN)),
+    translations = fields.Dict(keys=fields.String(validate=Pattern(LANGUAGE_PATTERN)),
                                values=fields.Nested(TextSchema), load_default=dict)
-    policies = fields.List(fields.String(validate=validate.Regexp(KEY_PATTERN)), load_default=list)
+    policies = fields.List(fields.String(validate=Pattern(KEY_PATTERN)), load_default=list)
     offer = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
     when = fields.Dict(keys=WHEN_PATH, values=fields.List(fields.Raw(allow_none=True)), load_default=dict)
-    fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.String(validate=validate.Regexp(r"^[a-z_][a-z0-9_]*$")),
+    fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.String(validate=Pattern(r"^[a-z_][a-z0-9_]*$")),
                           values=fields.Nested(FieldSpecSchema), load_default=dict)
     # No load default: a pack line without it leaves an existing snippet's choice alone (new
     # snippets start agents-only).
@@ -161,11 +164,11 @@ class SnippetPatchSchema(SnippetSchema):
     French text); lists (``tags``, ``policies``) are replaced whole.
     """
 
-    translations = fields.Dict(keys=fields.String(validate=validate.Regexp(LANGUAGE_PATTERN)),
+    translations = fields.Dict(keys=fields.String(validate=Pattern(LANGUAGE_PATTERN)),
                                values=fields.Nested(TextPatchSchema, allow_none=True))
     when = fields.Dict(keys=WHEN_PATH, values=fields.List(fields.Raw(allow_none=True), allow_none=True))
     fields_ = fields.Dict(data_key="fields", attribute="fields",
-                          keys=fields.String(validate=validate.Regexp(r"^[a-z_][a-z0-9_]*$")),
+                          keys=fields.String(validate=Pattern(r"^[a-z_][a-z0-9_]*$")),
                           values=fields.Nested(FieldSpecPatchSchema, allow_none=True))
 
     expected_version = fields.Integer(data_key="version", load_only=True, validate=validate.Range(min=1, max=SQL_INT_MAX))

@@ -54,7 +54,7 @@ def list_synonyms():
      path={"language": LANGUAGE_PATTERN})
 def put_synonyms(language: str):
     data = synonyms_schema.load(json_body())
-    if not re.match(LANGUAGE_PATTERN, language):
+    if not re.fullmatch(LANGUAGE_PATTERN, language):
         raise Unprocessable("Use an ISO 639-1 code such as 'en' in the URL.")
     groups = [[word.strip(BLANKS).lower() for word in group] for group in data["groups"]]
     store = get_store()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from server.inputs import Pattern
 from server.snippets.schemas import LANGUAGE_PATTERN
 
 # A ticket is untrusted text. 100 KB e-mails with quoted history are real; past these limits
@@ -25,12 +26,15 @@ class TicketSchema(Schema):
         "description": "The helpdesk account or brand (e.g. its host name); part of the conversation's identity."})
     subject = fields.String(load_default="", validate=validate.Length(max=MAX_SUBJECT))
     body = fields.String(load_default="", validate=validate.Length(max=MAX_BODY))
-    language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
+    language = fields.String(validate=Pattern(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
     customer = _context
     order = _context
     agent = _context
-    url = fields.URL(schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000),
-                     metadata={"description": "The ticket's address in the helpdesk (links back to it)."})
+    # An http(s) address without blanks or control characters: it is only ever a link back, so
+    # its host is not checked further (marshmallow's URL rules can't be stated in the document).
+    url = fields.String(validate=[validate.Length(max=2000), Pattern(
+        r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20/?#]+([/?#][^\x00-\x20]*)?$", error="Not an http(s) URL.")],
+                        metadata={"description": "The ticket's address in the helpdesk (links back to it)."})
 
 
 class SuggestRequestSchema(Schema):
@@ -91,7 +95,7 @@ class SearchQuerySchema(Schema):
 
     q = fields.String(required=True, validate=validate.Length(min=1, max=500))
     kind = fields.String(validate=validate.OneOf(["policy", "reply"]))
-    language = fields.String(validate=validate.Regexp(LANGUAGE_PATTERN))
+    language = fields.String(validate=Pattern(LANGUAGE_PATTERN))
     tag = fields.String(validate=validate.Length(max=50))
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
 
@@ -131,7 +135,7 @@ class SynonymsSchema(Schema):
 
     # A word is stored without surrounding blanks, so one of only blanks would be "": refused.
     # (ASCII blanks, spelled out: JSON Schema's \s and Python's differ; BLANKS is the same set.)
-    groups = fields.List(fields.List(fields.String(validate=[validate.Length(min=1, max=50), validate.Regexp(
+    groups = fields.List(fields.List(fields.String(validate=[validate.Length(min=1, max=50), Pattern(
         r"^[ \t\n\r\f\v]*[^ \t\n\r\f\v]", error="A word needs a letter, not only spaces.")]),
                                      validate=validate.Length(min=2, max=20)),
                          required=True, validate=validate.Length(max=1000))

@@ -50,7 +50,7 @@ def test_the_third_ticket_of_one_customer_is_a_repeat_contact(demo, client, agen
 
 def test_bad_input_is_a_clear_error(demo, client, agent):
     nobody = client.post("/api/v1/contacts/alerts", headers=agent, json={"ticket": {"id": "T-9", "subject": "hi"}})
-    assert nobody.status_code == 422 and "customer" in nobody.json["detail"]
+    assert nobody.status_code == 422 and "customer" in nobody.json["errors"]["ticket"]
     bad_url = client.post("/api/v1/suggest", headers=agent,
                           json={"ticket": {"id": "T-9", "body": "hi", "url": "javascript:alert(1)"}})
     assert bad_url.status_code == 422 and "url" in bad_url.json["errors"]["ticket"]

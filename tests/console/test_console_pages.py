@@ -470,6 +470,9 @@ def test_approve_and_void_codes(demo, manager_client, db):
     assert db.get_code(second)["status"] == "void"
     html = manager_client.get("/console/codes?status=void&customer=C1@example.com").get_data(as_text=True)
     assert "SHIP-TEST1" in html and "SHIP-TEST0" not in html
+    # Typed as issuance normalises it (server/identity.py): case, sub-address, a trailing blank.
+    html = manager_client.get("/console/codes?customer=C1%2Bshop@Example.com%20").get_data(as_text=True)
+    assert "SHIP-TEST1" in html and "SHIP-TEST0" not in html
 
 
 def test_offer_form_validates_and_pool_warns_when_low(manager_client, db):
