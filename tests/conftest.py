@@ -83,3 +83,11 @@ DEMO_DOCUMENTS = sum(1 + len(line.get("translations") or {}) for line in demo_li
 
 def demo_reply(key: str) -> dict:
     return next(r for r in load_jsonl(DEMO_DIR / "replies.jsonl") if r["key"] == key)
+
+
+def pytest_collection_modifyitems(items):
+    """Name schemathesis' items by operation (pytest 9 gives them all the test's node id)."""
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label and not item.nodeid.endswith("]") and hasattr(item, "_id"):
+            item._id = item.parent.id.child(item.name)  # so -k, --durations and failures name it
