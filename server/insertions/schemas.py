@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.inputs import Pattern
+from server.inputs import JsonBoolean, Pattern
 from server.snippets.schemas import KEY_PATTERN, LANGUAGE_PATTERN
 from server.suggest.schemas import TicketSchema
 
@@ -17,9 +17,9 @@ class InsertionRequestSchema(Schema):
                           values=fields.Raw(allow_none=True), load_default=dict,
                           validate=validate.Length(max=50))
     language = fields.String(validate=Pattern(LANGUAGE_PATTERN))
-    confirm_ineligible = fields.Boolean(load_default=False, metadata={
+    confirm_ineligible = JsonBoolean(load_default=False, metadata={
         "description": "Insert a reply whose conditions the ticket does not meet (recorded)."})
-    without_offer = fields.Boolean(load_default=False, metadata={
+    without_offer = JsonBoolean(load_default=False, metadata={
         "description": "Send the reply without its offer code (say, a limit refused it); recorded as such."})
     withheld_because = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
                                      metadata={"description": "Why, e.g. the refusing limit (per_customer)."})

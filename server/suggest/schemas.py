@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.inputs import Pattern
+from server.inputs import JsonInteger, Pattern
 from server.snippets.schemas import LANGUAGE_PATTERN
 
 # A ticket is untrusted text. 100 KB e-mails with quoted history are real; past these limits
@@ -41,7 +41,7 @@ class SuggestRequestSchema(Schema):
     """Body of POST /suggest."""
 
     ticket = fields.Nested(TicketSchema, required=True)
-    limit = fields.Integer(load_default=5, validate=validate.Range(min=1, max=20))
+    limit = JsonInteger(load_default=5, validate=validate.Range(min=1, max=20))
 
 
 class HitSchema(Schema):

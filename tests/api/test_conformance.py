@@ -73,3 +73,15 @@ def test_the_code_audit_finds_a_customer_however_the_manager_types_it(demo, clie
         assert found["total"] == 1
     nobody = client.get("/api/v1/offer-codes", query_string={"customer": "\u200b "}, headers=manager).json
     assert nobody == {"items": [], "total": 0}
+
+
+def test_json_numbers_and_flags_mean_what_the_document_says(client, agent):
+    def suggest(limit):
+        return client.post("/api/v1/suggest", headers=agent, json={"ticket": {"id": "N-1"}, "limit": limit}).status_code
+
+    assert [suggest(v) for v in (5, 5.0)] == [200, 200]
+    assert [suggest(v) for v in ("5", 5.5, True)] == [422, 422, 422]  # were 200, 200 (truncated to 5), 422
+    for flag in ("yes", 1, "true"):
+        r = client.post("/api/v1/insertions", headers=agent, json={
+            "key": "reply/x", "ticket": {"id": "N-1"}, "without_offer": flag})
+        assert r.status_code == 422 and "without_offer" in r.json["errors"], flag
