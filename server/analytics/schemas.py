@@ -13,15 +13,17 @@ MAX_DAYS = 3 * 366
 # Days a range may name: date arithmetic around them (defaults, the edits report's window, the
 # exclusive end) stays inside Python's calendar. The pattern says the same in the document.
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9899, 12, 31)
-_DAY = {"validate": validate.Range(min=FIRST_DAY, max=LAST_DAY, error="Use a day from 1970-01-01 to 9899-12-31."),
-        "metadata": {"openapi": {"pattern": r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2})-"}}}
+_DAY_RANGE = validate.Range(min=FIRST_DAY, max=LAST_DAY, error="Use a day from 1970-01-01 to 9899-12-31.")
+_DAY_PATTERN = {"pattern": r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2})-"}
 
 
 class RangeQuery(Schema):
     """Date range (inclusive, UTC days; the last 30 days by default), language, output format."""
 
-    from_ = fields.Date(data_key="from", attribute="from", **_DAY)
-    to = fields.Date(**_DAY)
+    from_ = fields.Date(data_key="from", attribute="from", validate=_DAY_RANGE, metadata={
+        "openapi": _DAY_PATTERN, "description": f"On or before `to`, at most {MAX_DAYS} days in all "
+                                                f"(else a 422); {DEFAULT_DAYS} days up to `to` by default."})
+    to = fields.Date(validate=_DAY_RANGE, metadata={"openapi": _DAY_PATTERN, "description": "Today (UTC) by default."})
     language = fields.String(validate=Pattern(LANGUAGE_PATTERN, error="Use an ISO 639-1 code such as 'en'."))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
     window = fields.Integer(load_default=14, validate=validate.Range(min=1, max=180),

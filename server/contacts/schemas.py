@@ -42,7 +42,9 @@ def _names_someone(customer: dict) -> bool:
 class AlertRequestSchema(Schema):
     """Body of POST /contacts/alerts."""
 
-    ticket = fields.Nested(TicketSchema, required=True, metadata={"openapi": _SOMEONE})
+    ticket = fields.Nested(TicketSchema, required=True, metadata={"openapi": _SOMEONE, "description": (
+        "Its customer's e-mail or id must still name someone once normalised (server/identity.py): "
+        "one of only invisible characters is a 422.")})
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
     @validates_schema
