@@ -37,6 +37,11 @@ def copy_demo_home(template: Path, home: Path) -> Path:
     return home
 
 
+def demo_token(home: Path) -> str:
+    """The demo agent's token, as ``flask demo`` left it in the home."""
+    return (home / "demo-agent.token").read_text().strip()
+
+
 @pytest.fixture
 def app(request, tmp_path):
     """An app over an empty store in a fresh home directory (the demo store when ``demo`` is asked for)."""
