@@ -30,6 +30,7 @@ from server.auth import create_user
 from server.db import open_store
 from server.identity import customer_key
 from server.process import ServerProcess
+from tests.conftest import copy_demo_home
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CONFIG = schemathesis.Config.from_dict({
@@ -57,12 +58,10 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @pytest.fixture(scope="module")
-def api_server(tmp_path_factory):
-    """A real server over the demo store, with a manager's and an agent's token and the shop's public key."""
-    home = tmp_path_factory.mktemp("props") / "home"
-    app = create_app({"TESTING": True, "HOME": str(home)})  # in-process: saves two CLI start-ups
-    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
-    store = open_store(app.config["DATABASE"])
+def api_server(tmp_path_factory, demo_template):
+    """A real server over a copy of the demo home, with a manager's and an agent's token and the shop's public key."""
+    home = copy_demo_home(demo_template, tmp_path_factory.mktemp("props") / "home")
+    store = open_store(str(home / "replyassist.sqlite3"))
     tokens = {role: create_user(store, f"prop-{role}", role) for role in ("manager", "agent")}
     store.conn.close()
     # Self-service's rate limit (tested in test_public) would turn most of its cases into 429s.
