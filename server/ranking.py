@@ -14,6 +14,7 @@ import math
 from dataclasses import replace
 
 from index.analyzers import analyze
+from index.asking import asked_text
 from index.searcher import Hit
 from server.learner import OTHER, Learner
 
@@ -100,7 +101,8 @@ def blend_kinds(ranking: dict[str, list[Hit]], text: str, language: str, learner
          make_hit, limit: int) -> dict[str, list[Hit]]:
     """The blended, confidence-bearing ranking of each kind, cut to ``limit``."""
     langs = {h.language for hits in ranking.values() for h in hits}
-    terms = {lang: len(set(analyze(lang, text))) for lang in langs}
+    asked = asked_text(language, text)  # what the cold ranking was given (server/suggest)
+    terms = {lang: len(set(analyze(lang, asked))) for lang in langs}
     out = {}
     for kind, hits in ranking.items():
         model = learner.model(language, kind) if learner else None

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import asdict
 
 from index.analyzers import SUPPORTED_LANGUAGES
+from index.asking import asked_text
 from index.searcher import Hit, SnippetSearcher
 from server.db import Store, utcnow
 from server.events import events
@@ -142,7 +143,8 @@ def rank(store: Store, searcher: SnippetSearcher, text: str, language: str, limi
     key = (searcher.state_id(), language, text, depth, repr(synonyms))
     ranking = _cache.get(key)
     if ranking is None:
-        ranking = searcher.suggest(text, language, limit=depth, synonyms=synonyms)
+        # Ranked on what the ticket asks: "I don't want to cancel, just ..." is not about cancelling.
+        ranking = searcher.suggest(asked_text(language, text), language, limit=depth, synonyms=synonyms)
         _cache.put(key, ranking)
     if learner is not None:
         learner.refresh(store.data_version())
