@@ -152,7 +152,9 @@ def run(packs: list[str], evals: list[tuple[str, list[dict]]], *, field: str = "
         synonyms: str | None = None) -> list[dict]:
     """Import packs into a fresh home, learn, and evaluate each eval set (ours and peers)."""
     reports = []
-    with tempfile.TemporaryDirectory(prefix="ra-relevance-") as home:
+    # ignore_cleanup_errors: the home's background indexer may still write as the run ends (a
+    # whole suite run once died there, after printing its last ABCD table)
+    with tempfile.TemporaryDirectory(prefix="ra-relevance-", ignore_cleanup_errors=True) as home:
         app = create_app({"HOME": home})
         with app.app_context():
             started = time.perf_counter()

@@ -58,6 +58,7 @@ class Hit:
     learned_from: int = 0  # tickets in the query's language this snippet was used for
     confidence: float = 0.0  # set by the server's final ranking (server/ranking.py)
     learned_score: float = 0.0  # the learner's probability for this snippet, when it has one
+    phrases: tuple[str, ...] = ()  # ticket word pairs the snippet also has (server/ranking.py)
 
 
 @dataclass(frozen=True)

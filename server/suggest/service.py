@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import asdict
 
 from index.analyzers import SUPPORTED_LANGUAGES
+from index.asking import asked_text
 from index.searcher import Hit, SnippetSearcher
 from server.db import Store, utcnow
 from server.events import events
@@ -14,7 +15,8 @@ from server.feedback.ranking import adjust as adjust_for_feedback
 from server.language import candidates, prior, route
 from server.learner import Learner
 from server.identity import customer_key
-from server.ranking import COLD_CANDIDATES, blend_kinds, label
+from server.ranking import (COLD_CANDIDATES, blend_kinds, given_facts, label, lend_to_policies,
+                            with_phrases)
 from server.replies import prepare, text_in
 from server.snippets.service import verification
 
@@ -92,6 +94,8 @@ def explain(hit: Hit) -> str:
     if hit.matched_terms:
         shown = ", ".join(hit.matched_terms[:6]) + (", ..." if len(hit.matched_terms) > 6 else "")
         parts.append(f"matches {shown}")
+    if hit.phrases:
+        parts.append("phrases " + ", ".join(f'"{p}"' for p in hit.phrases[:3]))
     if hit.learned_from:
         parts.append(f"used for {hit.learned_from} ticket{'s' if hit.learned_from > 1 else ''} like this one")
     if hit.fallback:
@@ -142,7 +146,10 @@ def rank(store: Store, searcher: SnippetSearcher, text: str, language: str, limi
     key = (searcher.state_id(), language, text, depth, repr(synonyms))
     ranking = _cache.get(key)
     if ranking is None:
-        ranking = searcher.suggest(text, language, limit=depth, synonyms=synonyms)
+        # Ranked on what the ticket asks: "I don't want to cancel, just ..." is not about cancelling.
+        asked = asked_text(language, text)
+        ranking = searcher.suggest(asked, language, limit=depth, synonyms=synonyms)
+        ranking = with_phrases(ranking, asked, store.get_snippets([h.key for hits in ranking.values() for h in hits]))
         _cache.put(key, ranking)
     if learner is not None:
         learner.refresh(store.data_version())
@@ -176,6 +183,8 @@ def suggest(store: Store, searcher: SnippetSearcher, ticket: dict, limit: int, c
     # Relevance picks which replies show; among them, those the ticket's facts contradict go
     # last (stable sort: relevance order within each group), still visible with their reason.
     replies.sort(key=lambda r: r["eligible"] is False)
+    given_facts(replies)
+    policies = lend_to_policies(policies, replies)
     shown = [["policy", h["key"], i] for i, h in enumerate(policies, 1)]
     shown += [["reply", h["key"], i] for i, h in enumerate(replies, 1)]
     events().record(ticket["id"], agent, language, shown, utcnow(), text[:MAX_EVENT_TEXT])
