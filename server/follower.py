@@ -150,7 +150,7 @@ class Follower(Reindexer):
             while not self._stopping.is_set():
                 woken = self._wake.wait(self.PERIOD if self.watch else None)
                 self._wake.clear()
-                if self._stopping.is_set() or not Path(self.database).exists():
+                if self._stopping.is_set() or not Path(self.index_dir).parent.exists():
                     return  # stopped, or the home went away (a test's tmp dir)
                 try:
                     if woken:  # this process logged learned text: index it soon, leader or not
@@ -188,7 +188,9 @@ class Follower(Reindexer):
         if self._too_far_behind(state):
             self._rebuild()
             return "rebuild"
-        self.flush()
+        if self.flush().mode == "rebuild":  # many snippets in few writes (an import): rebuilt aside
+            self.rebuilds += 1
+            return "rebuild"
         self.applied += 1
         return "applied"
 

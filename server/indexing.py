@@ -270,6 +270,11 @@ def _running_rebuild(running: dict | None) -> dict | None:
     return {**running, "interrupted": False}
 
 
+def watching(app: Flask) -> bool:
+    """Whether this app follows the store from a background thread (servers, not tests)."""
+    return app.config.get("INDEX_WATCH", not app.config.get("TESTING"))
+
+
 def ensure_index(app: Flask) -> None:
     """At start: rebuild a missing or unreadable index; otherwise catch up or reconcile it."""
     from server.index_build import remove_stale_staging
@@ -285,7 +290,14 @@ def ensure_index(app: Flask) -> None:
         return
     store = open_store(database)
     try:
-        result = catch_up(store, database, index_dir)
+        if watching(app):
+            try:  # a node far behind serves its index while the follower rebuilds (not ready meanwhile)
+                result = sync_index(store, index_dir)
+            except _TooBig as exc:
+                log.warning("%s snippets behind the store: the follower rebuilds the index aside", exc.args[0])
+                return
+        else:
+            result = catch_up(store, database, index_dir)
     finally:
         store.conn.close()
     if result.mode != "none":
@@ -299,7 +311,7 @@ def init_app(app: Flask) -> None:
     from server.follower import Follower  # each node's index follows the shared store
 
     keeper = Follower(app.config["DATABASE"], app.config["INDEX_DIR"],
-                      watch=app.config.get("INDEX_WATCH", not app.config.get("TESTING")),
+                      watch=watching(app),
                       period=app.config["INDEX_FOLLOW_SECONDS"], max_writes=app.config["INDEX_FOLLOW_MAX_WRITES"])
     app.extensions["replyassist.reindexer"] = keeper
 
