@@ -1,7 +1,7 @@
 """Two app servers on one store: request latency and how fast each node's index catches up.
 
-For each store (SQLite: one file both nodes open; PostgreSQL: a throwaway cluster started with
-initdb/pg_ctl in a temporary directory, as the tests do), it loads the demo store through node
+For each store (SQLite: one file both nodes open; PostgreSQL: the tests' throwaway server,
+tests/pg.py: initdb/pg_ctl in a temporary directory), it loads the demo store through node
 A's home, starts node A and node B (each its own REPLYASSIST_HOME and index; the production
 command, gunicorn 2x4 unless --server says otherwise), and measures, from the client side:
 
@@ -22,10 +22,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project's root
 
 from bench.latency import make_queries, pct, progress, send, spec  # noqa: E402
-from server.process import ServerProcess, children, flask_cli, free_port, start_all  # noqa: E402
+from server.process import ServerProcess, flask_cli, start_all  # noqa: E402
 
 WARMUP = 20
 PLAIN_REPLIES = ["reply/order-status", "reply/return-window", "reply/missing-package", "reply/cancel-shipped"]
@@ -46,41 +43,19 @@ QUIET = {"REPLYASSIST_WARM_UP": "0"}
 
 
 # -- the stores ------------------------------------------------------------------------------
-def _as_postgres(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    """Run a PostgreSQL server program as the ``postgres`` user when we are root (initdb refuses root)."""
-    command = list(args)
-    if os.geteuid() == 0:
-        command = ["runuser", "-u", "postgres", "--", *command]
-    return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
-
-
-@contextmanager
-def postgres_cluster(workdir: Path) -> Iterator[str]:
-    """A PostgreSQL server on a free port in ``workdir`` (initdb, pg_ctl); its database URL."""
-    data = workdir / "pgdata"
-    data.mkdir(parents=True)
-    if os.geteuid() == 0:
-        shutil.chown(workdir, "postgres")
-        shutil.chown(data, "postgres")
-    port = free_port()
-    _as_postgres("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-    _as_postgres("pg_ctl", "-D", str(data), "-l", str(data / "server.log"), "-w", "-o",
-                 f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=on", "start")
-    try:
-        _as_postgres("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "replyassist")
-        yield f"postgresql://postgres@127.0.0.1:{port}/replyassist"
-    finally:
-        _as_postgres("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
-
-
 @contextmanager
 def store_env(kind: str, workdir: Path) -> Iterator[dict[str, str]]:
     """The environment pointing a node at a fresh shared store of this kind."""
     if kind == "sqlite":
         yield {"REPLYASSIST_DATABASE": str(workdir / "store" / "replyassist.sqlite3")}
     elif kind == "postgresql":
-        with postgres_cluster(workdir / "pg") as url:
-            yield {"REPLYASSIST_DATABASE_URL": url}
+        from tests.pg import PostgresServer  # the tests' throwaway server (initdb/pg_ctl, temp dir)
+
+        server = PostgresServer().start()
+        try:
+            yield {"REPLYASSIST_DATABASE_URL": server.new_database()}
+        finally:
+            server.stop()
     else:
         raise SystemExit(f"unknown store {kind!r}: sqlite or postgresql")
 
@@ -162,7 +137,7 @@ def wait_lag_zero(agent: Client, node: int, timeout: float = 600) -> float:
 
 def restart(node: ServerProcess, agent: Client, manager: Client, writes: int, tag: str) -> dict:
     """Kill node B with -9, save ``writes`` policies on A, start B: seconds to /health and to lag 0."""
-    kill_node(node)
+    node.kill()
     for w in range(writes):
         save(manager, 0, f"restart{tag}{w}x")
     started = time.perf_counter()
@@ -173,16 +148,6 @@ def restart(node: ServerProcess, agent: Client, manager: Client, writes: int, ta
     if writes and not agent.ok(1, "GET", f"/search?q=restart{tag}{writes - 1}x")[0]["hits"]:
         raise SystemExit("the restarted node does not find the last write")
     return {"to_health_s": round(answering, 2), "to_lag0_s": round(caught_up, 2)}
-
-
-def kill_node(node: ServerProcess) -> None:
-    """SIGKILL the server and every worker at once, as a power cut would."""
-    for pid in [*children(node.process.pid), node.process.pid]:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    node.process.wait()  # (the workers die at once too: SIGKILL cannot be caught)
 
 
 # -- one store -------------------------------------------------------------------------------
