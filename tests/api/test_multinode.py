@@ -19,9 +19,10 @@ import pytest
 
 from server.auth import create_user
 from server.db import open_store
-from server.process import ServerProcess, flask_cli, start_all
+from server.process import ServerProcess, start_all
 from tests.api.test_issuance_processes import all_at_once, cancel_ticket
 from tests.api.test_server_process import START_WAIT, Response, call
+from tests.conftest import copy_demo_home, demo_token
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +31,12 @@ PAUSE_POINT = "follower-apply"  # node B's follower stops here once, before appl
 QUIET = {"REPLYASSIST_WARM_UP": "0"}  # detection models load on first use: faster start-ups
 
 
-def store_env(kind: str, root: Path) -> dict[str, str]:
-    """The environment that points a node at the shared store of this kind."""
-    if kind == "sqlite":  # one SQLite file outside both homes (a shared disk in production)
-        return {"REPLYASSIST_DATABASE": str(root / "store" / "replyassist.sqlite3")}
-    raise ValueError(kind)
+def demo_store(request, home_a: Path) -> tuple[dict[str, str], str]:
+    """A demo store both nodes share, loaded through node A's home: their environment, the agent's token."""
+    if request.param == "sqlite":  # node A's SQLite file, which node B opens too (nodes on one machine)
+        copy_demo_home(request.getfixturevalue("demo_template"), home_a)
+        return {"REPLYASSIST_DATABASE": str(home_a / "replyassist.sqlite3"), **QUIET}, demo_token(home_a)
+    raise ValueError(request.param)
 
 
 def shared_database(env: dict[str, str]) -> str:
@@ -67,10 +69,9 @@ WORDS = ["quokka", "narwhal", "axolotl", "pangolin", "okapi", "tapir", "wombat",
 def nodes(request, tmp_path_factory) -> Iterator[Nodes]:
     """Node A (waitress) and node B (gunicorn, 2 workers) on one demo store; B's follower pauses once."""
     root = tmp_path_factory.mktemp(f"nodes-{request.param}")
-    env = {**store_env(request.param, root), **QUIET}
     home_a, home_b = root / "a", root / "b"
+    env, agent = demo_store(request, home_a)
     home_b.mkdir()  # a node needs nothing on disk but its home: the index is built at start
-    agent = flask_cli(home_a, "demo", env=env).strip().splitlines()[-1]
     store = open_store(shared_database(env))  # two more users, without two more CLI start-ups
     try:
         manager, other = create_user(store, "marco", "manager"), create_user(store, "agent-2", "agent")
