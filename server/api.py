@@ -204,13 +204,13 @@ def get_health():
     store = get_store()
     from server.indexing import searcher  # here, not at import: keeps this module light
 
-    from server.indexing import index_health
+    from server.indexing import index_health, reindexer
 
     view = searcher().view()
     # Live documents only (deleted ones stay in view.size until a merge), less the one
     # state document that records the store version.
     documents = max(view.searcher.doc_count() - 1, 0)
-    index = index_health(store, current_app.config["INDEX_DIR"])
+    index = {**index_health(store, current_app.config["INDEX_DIR"]), "follower": reindexer().status()}
     return jsonify(status="ok", schema_version=store.schema_version(),
                    snippets=store.count_snippets(), index_documents=documents, index=index)
 

@@ -33,6 +33,10 @@ DEFAULTS = {
     # /api/v1/health/ready answers 503 while the index lags the store by more than this many
     # seconds (or disagrees with it), so a load balancer keeps the node out until it caught up.
     "READY_MAX_LAG": 5.0,
+    # Seconds between a node's looks at the store's change log for other nodes' writes, and how
+    # many writes behind it rebuilds its index aside instead of applying them (server/follower.py).
+    "INDEX_FOLLOW_SECONDS": 0.4,
+    "INDEX_FOLLOW_MAX_WRITES": 5_000,
     # Processes that build the index in `index rebuild` (0: one per core, at most 4).
     "INDEX_BUILD_PROCS": 0,
     # Load the language models in the background at start (off: on the first detection, which
@@ -53,9 +57,9 @@ DEFAULTS = {
 }
 
 ENV_PREFIX = "REPLYASSIST_"
-_FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB", "EVENTS_PAUSE"}
-_INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "CONSOLE_IDLE_MINUTES", "PUBLIC_MAX_AGE",
-         "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT"}
+_FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB", "EVENTS_PAUSE", "INDEX_FOLLOW_SECONDS"}
+_INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "INDEX_FOLLOW_MAX_WRITES", "CONSOLE_IDLE_MINUTES",
+         "PUBLIC_MAX_AGE", "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT"}
 _BOOLS = {"DEMO", "TESTING", "WARM_UP"}
 
 

@@ -12,7 +12,6 @@ the latest state: the result is the store's state at the swap whatever each proc
 """
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import shutil
@@ -116,6 +115,7 @@ def rebuild(database: str, index_dir: str | Path, *, procs: int | None = None,
             progress: Callable[[int], None] | None = None,
             start: Callable[[int], None] | None = None) -> dict:
     """Rebuild the index aside and swap it in; return what was done (also kept for /health)."""
+    from server.follower import note_rebuild
     from server.indexing import sync_index
 
     index_dir = Path(index_dir)
@@ -127,9 +127,8 @@ def rebuild(database: str, index_dir: str | Path, *, procs: int | None = None,
             total = store.count_snippets()
             procs = build_procs(procs, total)
             ranges = store.snippet_id_ranges(procs)
-        with store.transaction():
-            store.set_meta("rebuild_running", json.dumps({"pid": os.getpid(), "started_at": started_at,
-                                                          "snippets": total, "snapshot_seq": head[0]}))
+        note_rebuild(index_dir, running={"pid": os.getpid(), "started_at": started_at,
+                                         "snippets": total, "snapshot_seq": head[0]})
         if start:
             start(total)
         remove_stale_staging(index_dir)
@@ -153,9 +152,7 @@ def rebuild(database: str, index_dir: str | Path, *, procs: int | None = None,
                   "seconds": round(time.monotonic() - began, 2), "snippets": total, "documents": documents,
                   "procs": len(ranges), "snapshot_seq": head[0], "caught_up_snippets": caught_up,
                   "generation": generation}
-        with store.transaction():
-            store.set_meta("last_rebuild", json.dumps(report))
-            store.set_meta("rebuild_running", "null")
+        note_rebuild(index_dir, last=report, running=None)  # this node's, not the shared store's
         return report
     finally:
         store.conn.close()

@@ -16,7 +16,6 @@ processes' commits; ``/api/v1/health`` reports the lag and any disagreement.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -122,6 +121,7 @@ def sync_index(store: Store, index_dir: str | Path, limit: int | None = BULK_KEY
 
 def catch_up(store: Store, database: str, index_dir: str) -> Sync:
     """Sync the index; when there is a lot to write, rebuild it aside instead."""
+    from server.follower import file_lock, home_file
     from server.index_build import rebuild
 
     try:
@@ -130,7 +130,10 @@ def catch_up(store: Store, database: str, index_dir: str) -> Sync:
         log.warning("%s snippets to index: rebuilding the index aside", exc.args[0])
     except IndexUnavailable as exc:  # deleted or torn under a running server: build it again
         log.warning("rebuilding the search index: %s", exc)
-    report = rebuild(database, index_dir)
+    with file_lock(home_file(index_dir, "rebuild.lock")) as alone:
+        if not alone:  # this node's follower (or another worker) is rebuilding: it catches this up too
+            return Sync("deferred", 0, 0)
+        report = rebuild(database, index_dir)
     return Sync("rebuild", report["documents"], report["snapshot_seq"])
 
 
@@ -229,12 +232,15 @@ def rebuild_index(app: Flask, progress: Callable[[int], None] | None = None,
 
 
 def index_health(store: Store, index_dir: str) -> dict:
-    """How the index stands against the store: lag in writes and seconds, queue, rebuilds."""
+    """How this node's index stands against the store: lag in writes and seconds, queue, rebuilds."""
+    from server.follower import read_rebuilds
+
     head = store.index_head()
+    rebuilds = read_rebuilds(index_dir)
     report = {"state": "in_step", "in_step": True, "store_seq": head[0], "applied_seq": None,
               "lag_writes": None, "lag_seconds": None, "learned_queue": None,
-              "last_rebuild": json.loads(store.get_meta("last_rebuild") or "null"),
-              "rebuild_running": _running_rebuild(store)}
+              "last_rebuild": rebuilds.get("last"),
+              "rebuild_running": _running_rebuild(rebuilds.get("running"))}
     try:
         state = indexed_state(open_index(index_dir))
     except IndexUnavailable as exc:
@@ -252,8 +258,7 @@ def index_health(store: Store, index_dir: str) -> dict:
             "learned_queue": lag["learned"]}
 
 
-def _running_rebuild(store: Store) -> dict | None:
-    running = json.loads(store.get_meta("rebuild_running") or "null")
+def _running_rebuild(running: dict | None) -> dict | None:
     if running is None:
         return None
     try:
@@ -263,6 +268,11 @@ def _running_rebuild(store: Store) -> dict | None:
     except (OSError, KeyError):
         return {**running, "interrupted": True}
     return {**running, "interrupted": False}
+
+
+def watching(app: Flask) -> bool:
+    """Whether this app follows the store from a background thread (servers, not tests)."""
+    return app.config.get("INDEX_WATCH", not app.config.get("TESTING"))
 
 
 def ensure_index(app: Flask) -> None:
@@ -280,7 +290,14 @@ def ensure_index(app: Flask) -> None:
         return
     store = open_store(database)
     try:
-        result = catch_up(store, database, index_dir)
+        if watching(app):
+            try:  # a node far behind serves its index while the follower rebuilds (not ready meanwhile)
+                result = sync_index(store, index_dir)
+            except _TooBig as exc:
+                log.warning("%s snippets behind the store: the follower rebuilds the index aside", exc.args[0])
+                return
+        else:
+            result = catch_up(store, database, index_dir)
     finally:
         store.conn.close()
     if result.mode != "none":
@@ -291,8 +308,11 @@ def init_app(app: Flask) -> None:
     """Make sure the index is usable and give the app its searcher and background indexer."""
     ensure_index(app)
     app.extensions["replyassist.searcher"] = SnippetSearcher(app.config["INDEX_DIR"])
-    keeper = Reindexer(app.config["DATABASE"], app.config["INDEX_DIR"],
-                       watch=app.config.get("INDEX_WATCH", not app.config.get("TESTING")))
+    from server.follower import Follower  # each node's index follows the shared store
+
+    keeper = Follower(app.config["DATABASE"], app.config["INDEX_DIR"],
+                      watch=watching(app),
+                      period=app.config["INDEX_FOLLOW_SECONDS"], max_writes=app.config["INDEX_FOLLOW_MAX_WRITES"])
     app.extensions["replyassist.reindexer"] = keeper
 
     @app.before_request

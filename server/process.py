@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -159,6 +160,18 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL the server and its workers at once, as a power cut would (no exit handlers)."""
+        if self.process is None:
+            return
+        for pid in [*children(self.process.pid), self.process.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
         self.process = None
 
     def __enter__(self) -> ServerProcess:
