@@ -46,7 +46,11 @@ LINK_TO_REPLY = 0.3  # share of a policy's score the replies applying it receive
 LINKED_REPLIES = 10  # how many of the best replies lend their score to their policies
 MAX_QUERY_TERMS = 400
 SMALL_SEGMENT = 256  # segments of at most this many documents are read whole (commits' segments)
-WARM_TERMS = 1500  # (field, term) pairs a new view reads ahead from the one it replaces
+# (field, term) pairs a new view reads ahead from the one it replaces. 0: only masks and norms.
+# At 1,500 the read-ahead cut the suggest right after a commit from ~20 to ~6.6 ms of CPU in
+# process, but under live HTTP load each worker warmed about once a second, and that busy
+# thread held the GIL against the request threads: multi-second suggests (bench/README.md).
+WARM_TERMS = 0
 SYNONYM_WEIGHT = 0.5  # a synonym of a ticket term counts half as much as the term itself  # distinct terms kept from one ticket (in order of first appearance)
 _NO_POSTINGS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
@@ -192,7 +196,7 @@ class _View:
         for key in ("is_default", "1"), ("kind", "policy"), ("kind", "reply"), ("kind", "state"):
             self.mask(*key)
         self.searchable()
-        if older is None:
+        if older is None or not WARM_TERMS:
             return
         for fieldname, term in list(older._postings)[-WARM_TERMS:]:
             self.postings(fieldname, term)
