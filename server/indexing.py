@@ -153,7 +153,7 @@ class Reindexer:
     """
 
     PAUSE = 0.2  # seconds to let more writes queue before a commit
-    PERIOD = 0.25  # cheap: the log head and the index generation; a missed commit is a cold view
+    PERIOD = 1.0  # polling faster made both workers race to index the same writes (bench/README.md)
 
     def __init__(self, database: str, index_dir: str, watch: bool = False) -> None:
         self.database, self.index_dir, self.watch = database, index_dir, watch
