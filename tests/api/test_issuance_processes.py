@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from server.process import ServerProcess, flask_cli, start_all
+from server.auth import create_user
+from server.db import open_store
+from server.process import ServerProcess, start_all
 from tests.api.test_server_process import START_WAIT, Response, call
+from tests.conftest import copy_demo_home
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +42,15 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(tmp_path) -> Iterator[Cluster]:
+def cluster(tmp_path, demo_template) -> Iterator[Cluster]:
     """Three waitress processes over one fresh demo home, three agents and a manager."""
-    home = tmp_path / "home"
-    flask_cli(home, "demo")
+    home = copy_demo_home(demo_template, tmp_path / "home")
     users = [("agent-1", "agent"), ("agent-2", "agent"), ("agent-3", "agent"), ("marco", "manager")]
-    with ThreadPoolExecutor(len(users)) as pool:
-        tokens = list(pool.map(lambda u: flask_cli(home, "users", "create", u[0], "--role", u[1])
-                               .strip().splitlines()[-1], users))
+    store = open_store(str(home / "replyassist.sqlite3"))  # in-process: a CLI start-up per user costs seconds
+    try:
+        tokens = [create_user(store, name, role) for name, role in users]
+    finally:
+        store.conn.close()
     servers = [ServerProcess(home, threads=THREADS, log=home / f"server-{n}.log") for n in range(PROCESSES)]
     try:
         start_all(servers, timeout=START_WAIT)
