@@ -127,6 +127,7 @@ class _Readers:
             base = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
         reader = copy.copy(base)
         reader._segment, reader._gen = segment, toc.generation
+        reader.__dict__.pop("deleted_docs_set", None)  # Whoosh caches the deletions it filters with
         reader._perdoc = copy.copy(base._perdoc)  # shares its column readers; deletions from ``segment``
         reader._perdoc._segment = segment
         return reader
