@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import re
 import shutil
@@ -38,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project's root
 
-from server.process import ServerError, ServerProcess, flask_cli, start_all  # noqa: E402
+from server.process import ServerError, ServerProcess, children, flask_cli, start_all  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 POLICIES = DATASETS / "abcd" / "policies.jsonl"
@@ -49,6 +50,8 @@ WARMUP = 20
 LIMIT = 5
 POLICY_SHARE = 0.7
 PERCENTILE_METHOD = "linear"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+IDLE_S = 5.0  # seconds the servers' idle CPU is measured before the quiet pass
 
 _STARTED = time.perf_counter()
 
@@ -377,6 +380,28 @@ def memory_summary(server: ServerProcess) -> dict:
             "total_pss_mb": round(sum(p["pss_kb"] for p in procs) / 1024)}
 
 
+def cpu_seconds(server: ServerProcess) -> float:
+    """CPU seconds (user + system, every thread) used so far by the server and its workers.
+
+    Read from /proc/<pid>/stat: on a loaded machine this moves far less than wall time, so CPU
+    per request is the figure to compare between runs.
+    """
+    if server.process is None:
+        return 0.0
+    total = 0.0
+    for pid in [server.process.pid, *children(server.process.pid)]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+def _cpu_all(servers: dict[str, ServerProcess]) -> dict[str, float]:
+    return {name: cpu_seconds(server) for name, server in servers.items()}
+
+
 # -- one size ------------------------------------------------------------------------------
 def pct(values: list[float], *qs: float) -> dict[str, float]:
     if not values:
@@ -482,13 +507,24 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
                  f"{time.perf_counter() - started:.1f} s; {len(tickets['warmup'])} warm-up tickets")
         _interleaved(servers, tokens, tickets["warmup"], "w")
         progress(f"size {size}: quiet pass, {len(tickets['quiet'])} distinct tickets")
+        # What the servers burn with no request (background threads), so it can be taken out.
+        idle_started, cpu = time.perf_counter(), _cpu_all(servers)
+        time.sleep(IDLE_S)
+        idle = {name: (after - cpu[name]) / (time.perf_counter() - idle_started)
+                for name, after in _cpu_all(servers).items()}
+        started, cpu = time.perf_counter(), _cpu_all(servers)
         quiet = _interleaved(servers, tokens, tickets["quiet"], "q")
+        wall = time.perf_counter() - started
+        cpu_quiet = {name: (after - cpu[name] - idle[name] * wall) / len(tickets["quiet"]) * 1000
+                     for name, after in _cpu_all(servers).items()}
         repeat = _interleaved(servers, tokens, tickets["quiet"], "q")
         for name, (client, took, empty) in quiet.items():
             results[name].update(quiet_ms=pct(client, 50, 95, 99), quiet_took_ms=pct(took, 50, 99),
+                                 quiet_cpu_ms=round(cpu_quiet[name], 2), idle_cpu_ms_per_s=round(idle[name] * 1000, 1),
                                  repeat_ms=pct(repeat[name][0], 50, 99), queries_without_suggestions=empty)
             progress(f"size {size} [{name}]: quiet p50 {results[name]['quiet_ms']['p50']} "
-                     f"p99 {results[name]['quiet_ms']['p99']} ms")
+                     f"p99 {results[name]['quiet_ms']['p99']} ms, {cpu_quiet[name]:.1f} ms server CPU per suggest "
+                     f"(idle: {idle[name] * 1000:.1f} ms CPU/s, taken out)")
         if args.live_rate > 0 or args.save_rate > 0:
             progress(f"size {size}: live pass, {len(tickets['live'])} other distinct tickets while each server "
                      f"takes {args.live_rate}/s insertions and {args.save_rate}/s manager saves")
@@ -537,10 +573,13 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
                     batch = tickets["throughput"][offset:offset + args.throughput_requests]
                     offset += len(batch)
                     for name, server in servers.items():  # one after the other: each gets the cores
+                        cpu = cpu_seconds(server)
                         row = throughput(server, tokens[name]["agent"], batch, clients, len(batch))
-                        row.update(server=server_spec, memory=memory_summary(server))
+                        row.update(server=server_spec, memory=memory_summary(server),
+                                   cpu_ms=round((cpu_seconds(server) - cpu) / len(batch) * 1000, 2))
                         progress(f"size {size} [{name}]: {server_spec}, {clients} clients: {row['per_s']} req/s "
-                                 f"(p50 {row['p50']} ms, p99 {row['p99']} ms, {row['errors']} errors)")
+                                 f"(p50 {row['p50']} ms, p99 {row['p99']} ms, {row['cpu_ms']} ms CPU per suggest, "
+                                 f"{row['errors']} errors)")
                         results[name]["throughput"].append(row)
             finally:
                 for server in servers.values():
@@ -556,19 +595,19 @@ def print_table(results: list[dict], args: argparse.Namespace) -> None:
 
     print()
     print("| size | code | quiet p50/p95/p99 | live p50/p95/p99 | live p99 / quiet p99 | live p99 / FTS5 p99 "
-          "| repeat p50/p99 | load achieved | PSS MB per process |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| repeat p50/p99 | server CPU ms per quiet suggest (idle taken out) | load achieved | PSS MB per process |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for name, v in r["variants"].items():
             live, load = v.get("live_ms"), v.get("live_load", {})
             vs_quiet = f"{live['p99'] / v['quiet_ms']['p99']:.2f}x" if live else "-"
             vs_fts5 = f"{live['p99'] / r['fts5_ms']['p99']:.2f}x" if live else "-"
             print(f"| {r['size']:,} | {name} | {trio(v['quiet_ms'])} | {trio(live)} | {vs_quiet} | {vs_fts5} "
-                  f"| {v['repeat_ms']['p50']:.1f} / {v['repeat_ms']['p99']:.1f} "
+                  f"| {v['repeat_ms']['p50']:.1f} / {v['repeat_ms']['p99']:.1f} | {v.get('quiet_cpu_ms', '-')} "
                   f"| {load.get('insertions_per_s', 0)} ins/s, {load.get('saves_per_s', 0)} saves/s, "
                   f"{load.get('failed', 0)} failed "
                   f"| {' + '.join(str(m) for m in v['memory']['pss_mb'])} |")
-        print(f"| {r['size']:,} | SQLite FTS5 full OR | {trio(r['fts5_ms'])} | | | | | | |")
+        print(f"| {r['size']:,} | SQLite FTS5 full OR | {trio(r['fts5_ms'])} | | | | | | | |")
     print()
     print("| size | import wall time (s) | docs/s | FTS5 build (s) | tickets without suggestions |")
     print("|---|---|---|---|---|")
@@ -581,15 +620,56 @@ def print_table(results: list[dict], args: argparse.Namespace) -> None:
             for t in v.get("throughput", [])]
     if rows:
         print()
-        print("| size | code | server | clients | suggests/s | p50 ms | p99 ms | errors | PSS MB per process |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| size | code | server | clients | suggests/s | p50 ms | p99 ms | server CPU ms per suggest "
+              "| errors | PSS MB per process |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for size, name, t in rows:
             print(f"| {size:,} | {name} | {t['server']} | {t['clients']} | {t['per_s']:.1f} | {t['p50']:.1f} "
-                  f"| {t['p99']:.1f} | {t['errors']} | {' + '.join(str(m) for m in t['memory']['pss_mb'])} |")
+                  f"| {t['p99']:.1f} | {t.get('cpu_ms', '-')} | {t['errors']} "
+                  f"| {' + '.join(str(m) for m in t['memory']['pss_mb'])} |")
+    print_goals(results)
     print()
     print(f"percentiles: numpy.percentile(method={PERCENTILE_METHOD!r}); client wall times in ms; "
           f"{results[0]['queries']} distinct tickets per pass, {WARMUP} warm-up tickets not counted, "
           f"limit {LIMIT}; latency server {args.server}, sequential client")
+
+
+def goals(results: list[dict]) -> list[tuple[str, str, str, bool | None]]:
+    """Issue 10's goals against this run: (goal, code, measured, met); met is None if not measured."""
+    rows = []
+    by_size = {r["size"]: r for r in results}
+    for name in (results[0]["variants"] if results else {}):
+        at10, at100 = by_size.get(10_000, {}).get("variants", {}).get(name), by_size.get(100_000, {}).get("variants", {}).get(name)
+        live10 = at10 and at10.get("live_ms")
+        fts10 = by_size.get(10_000, {}).get("fts5_ms")
+        rows.append(("10k live p99 <= FTS5 full-OR p99", name,
+                     f"{live10['p99']:.1f} vs {fts10['p99']:.1f} ms" if live10 else "not run",
+                     live10["p99"] <= fts10["p99"] if live10 else None))
+        rows.append(("10k live p99 <= 1.5x quiet p99", name,
+                     f"{live10['p99'] / at10['quiet_ms']['p99']:.2f}x" if live10 else "not run",
+                     live10["p99"] <= 1.5 * at10["quiet_ms"]["p99"] if live10 else None))
+        rows.append(("100k quiet p99 <= 60 ms", name, f"{at100['quiet_ms']['p99']:.1f} ms" if at100 else "not run",
+                     at100["quiet_ms"]["p99"] <= 60 if at100 else None))
+        live100 = at100 and at100.get("live_ms")
+        rows.append(("100k live p99 <= 2x quiet p99", name,
+                     f"{live100['p99'] / at100['quiet_ms']['p99']:.2f}x" if live100 else "not run",
+                     live100["p99"] <= 2 * at100["quiet_ms"]["p99"] if live100 else None))
+        best = max((t["per_s"] for t in (at10 or {}).get("throughput", []) if t["server"] == "gunicorn:2x4"),
+                   default=None)
+        rows.append((">= 300 distinct suggests/s at 10k, gunicorn:2x4", name,
+                     f"{best:.1f}/s (best client count)" if best else "not run", best >= 300 if best else None))
+        cpu = (at10 or {}).get("quiet_cpu_ms")
+        rows.append(("10k server CPU per suggest <= 6.5 ms (300/s on 2 cores)", name,
+                     f"{cpu:.2f} ms" if cpu is not None else "not run", cpu <= 6.5 if cpu is not None else None))
+    return rows
+
+
+def print_goals(results: list[dict]) -> None:
+    print()
+    print("| goal (issue 10) | code | measured | |")
+    print("|---|---|---|---|")
+    for goal, name, measured, met in goals(results):
+        print(f"| {goal} | {name} | {measured} | {'-' if met is None else 'PASS' if met else 'MISS'} |")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -202,6 +202,7 @@ def run(packs: list[str], evals: list[tuple[str, list[dict]]], *, field: str = "
             reports.append({"name": name, "ms": took / max(len(results), 1) * 1000, "results": results,
                             "peers": {p.name: evaluate_peer(p, lines, field, kinds, results) for p in peer_list}})
         app.extensions["replyassist.searcher"].close()
+        app.extensions["replyassist.events"].flush()  # before the home goes: the writer would recreate it
     return reports
 
 

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield, byte_to_length
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, clean_files
 from whoosh.reading import SegmentReader
 from whoosh.util.filelock import try_for
-from whoosh.writing import LockError
+from whoosh.writing import LockError, PostingPool
 
 from index import faults
 from index.errors import IndexBusy, IndexUnavailable
@@ -31,6 +32,7 @@ from index.schema import STATE_DOC_ID, build_schema, documents_for, parse_state,
 
 WRITER_TIMEOUT = 15.0  # seconds a writer waits for another to finish before giving up
 WRITER_MB = 256  # Whoosh's in-memory pool per writer; larger pools make rebuilds faster
+MERGE_FACTOR = 10  # small segments of one size class merged together (see merge_tiers)
 INDEX_NAME = "MAIN"  # Whoosh's default index name: files are _MAIN_<gen>.toc and MAIN_<id>.seg
 
 
@@ -71,11 +73,40 @@ def create_index(path: str | Path) -> FileIndex:
     return FileStorage(str(path)).create_index(build_schema())
 
 
+def merge_tiers(writer, segments: list) -> list:
+    """Whoosh merge policy: merge segments of one size class once there are ``MERGE_FACTOR`` of them.
+
+    Size classes are powers of ten of a segment's documents (deleted ones included). Whoosh's
+    own policy (MERGE_SMALL) now and then rewrote the large segments of the last rebuild inside
+    a learned-text commit: seconds under the writer lock (other writers timed out: IndexBusy),
+    and a new segment id whose postings every reader had to read again. Here a commit merges
+    the few small segments of recent commits, a segment mostly deleted is rewritten with them,
+    and a rebuild's segments stay as they are until the next rebuild.
+    """
+    tiers: dict[int, list] = {}
+    for segment in segments:
+        tiers.setdefault(len(str(max(segment.doc_count_all(), 1))), []).append(segment)
+    merging = [seg for group in tiers.values() if len(group) >= MERGE_FACTOR for seg in group]
+    merging += [seg for seg in segments if seg not in merging and seg.deleted_count() * 2 > seg.doc_count_all()]
+    if len(merging) < 2 and not any(seg.deleted_count() for seg in merging):
+        return segments
+    for segment in merging:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        try:
+            writer.add_reader(reader)
+        finally:
+            reader.close()
+    return [seg for seg in segments if seg not in merging]
+
+
 def _writer(ix: FileIndex, timeout: float = WRITER_TIMEOUT):
     try:
-        return ix.writer(timeout=timeout, limitmb=WRITER_MB)
+        writer = ix.writer(timeout=timeout, limitmb=WRITER_MB)
     except LockError as exc:
         raise IndexBusy("the index stayed locked by another writer") from exc
+    plain = writer.per_document_reader
+    writer.per_document_reader = lambda: _LengthsInMemory(plain())
+    return writer
 
 
 def _state_in(segments, storage, schema, generation: int) -> IndexState | None:
@@ -181,7 +212,7 @@ def sync_locked(ix: FileIndex, plan: Callable[[IndexState | None, Callable[[], d
     except BaseException:
         _cancel(writer)
         raise
-    writer.commit()
+    writer.commit(mergetype=merge_tiers)
     faults.point("index-committed")
     return Sync(mode, len(keys), seq)
 
@@ -190,6 +221,27 @@ def apply_changes(ix: FileIndex, snippets: Iterable[dict], seq: int, token: str 
     """Replace the documents of these snippets and record write (seq, token) (tests and tools)."""
     snippets = list(snippets)
     sync_locked(ix, lambda state, revisions: ("tail", snippets, [s["key"] for s in snippets], seq, token))
+
+
+class _QuickPool(PostingPool):
+    """Whoosh's posting pool without its per-posting checks and size sums (a tenth of a build).
+
+    The memory limit is kept by counting postings at Whoosh's own estimate for a short term.
+    """
+
+    PER_POSTING = 150  # bytes: Whoosh's size formula for a ~8-byte term
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._room = max(self.limit // self.PER_POSTING, 1)
+        self._count = 0
+
+    def add(self, item) -> None:
+        self.current.append(item)
+        self._count += 1
+        if self._count >= self._room:
+            self.save()
+            self._count = 0
 
 
 class _LengthsInMemory:
@@ -205,8 +257,12 @@ class _LengthsInMemory:
     def doc_field_length(self, docnum: int, fieldname: str, default: int = 0):
         lengths = self._lengths.get(fieldname)
         if lengths is None:
-            lengths = self._lengths[fieldname] = [
-                self._reader.doc_field_length(n, fieldname, default) for n in range(self._reader.doc_count_all())]
+            column = self._reader._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+            if column is None:
+                lengths = self._lengths[fieldname] = [default] * self._reader.doc_count_all()
+            else:  # the whole column at once (Whoosh looks the column up again for every document)
+                decoded = [byte_to_length(b) if b else None for b in range(256)]  # as Whoosh answers
+                lengths = self._lengths[fieldname] = [decoded[b] for b in column]
         return lengths[docnum]
 
     def close(self) -> None:
@@ -221,8 +277,7 @@ def build_segment(path: str | Path, snippets: Iterable[dict], state: tuple[int, 
     """
     ix = create_index(path)
     writer = _writer(ix)
-    plain = writer.per_document_reader
-    writer.per_document_reader = lambda: _LengthsInMemory(plain())
+    writer.pool = _QuickPool(writer._tempstorage, writer.newsegment, limitmb=WRITER_MB)
     count = 0
     try:
         if state is not None:

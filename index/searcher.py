@@ -14,6 +14,7 @@ another) commits, the view is replaced: ``Searcher.refresh()`` is broken in Whoo
 from __future__ import annotations
 
 import bisect
+import copy
 import dataclasses
 import functools
 import itertools
@@ -25,11 +26,14 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import highlight, query
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+from whoosh.searching import Searcher
 
 from index.analyzers import analyze
 from index.errors import IndexUnavailable
 from index.indexer import open_index
-from index.segments import SegmentCache, read_lengths, read_postings, shared_cache
+from index.segments import (SegmentCache, field_terms, read_lengths, read_postings, read_segment,
+                            shared_cache)
 from index.schema import (BODY_BOOST, LEARNED_BOOST, TAGS_BOOST, TITLE_BOOST, body_field,
                           learned_field, title_field)
 
@@ -41,6 +45,12 @@ LINK_TO_POLICY = 0.5  # share of a reply's score a policy it applies receives
 LINK_TO_REPLY = 0.3  # share of a policy's score the replies applying it receive
 LINKED_REPLIES = 10  # how many of the best replies lend their score to their policies
 MAX_QUERY_TERMS = 400
+SMALL_SEGMENT = 256  # segments of at most this many documents are read whole (commits' segments)
+# (field, term) pairs a new view reads ahead from the one it replaces. 0: only masks and norms.
+# At 1,500 the read-ahead cut the suggest right after a commit from ~20 to ~6.6 ms of CPU in
+# process, but under live HTTP load each worker warmed about once a second, and that busy
+# thread held the GIL against the request threads: multi-second suggests (bench/README.md).
+WARM_TERMS = 0
 SYNONYM_WEIGHT = 0.5  # a synonym of a ticket term counts half as much as the term itself  # distinct terms kept from one ticket (in order of first appearance)
 _NO_POSTINGS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
@@ -97,6 +107,51 @@ class _SegmentsFormatter(highlight.Formatter):
         return [self.format_fragment(f) for f in fragments]
 
 
+class _Readers:
+    """Whoosh segment readers shared by the views of one index: one opened reader per segment.
+
+    Opening a segment reader reads its term table, and its first stored-fields read loads the
+    segment's offsets: 10-20 ms per segment at 10k snippets, paid by the first query after
+    every commit when each view opened its own. A segment's files never change; only its
+    deletions do, and those travel in the segment objects of each table of contents. So a new
+    view takes the opened parts and gives them its own segment objects.
+    """
+
+    def __init__(self) -> None:
+        self.io = threading.Lock()  # the shared readers share file handles: one reader at a time
+        self._lock = threading.Lock()
+        self._open: dict[str, SegmentReader] = {}
+
+    def _reader(self, ix, toc, segment) -> SegmentReader:
+        base = self._open.get(segment.segment_id())
+        if base is None:
+            base = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
+        reader = copy.copy(base)
+        reader._segment, reader._gen = segment, toc.generation
+        reader.__dict__.pop("deleted_docs_set", None)  # Whoosh caches the deletions it filters with
+        reader._perdoc = copy.copy(base._perdoc)  # shares its column readers; deletions from ``segment``
+        reader._perdoc._segment = segment
+        return reader
+
+    def searcher(self, ix) -> Searcher:
+        """A Whoosh searcher over the index's latest table of contents."""
+        for attempt in range(10):
+            toc = ix._read_toc()
+            try:
+                with self._lock:
+                    readers = [self._reader(ix, toc, segment) for segment in toc.segments]
+                    # Segments merged away leave the pool; views still using them keep them open.
+                    self._open = {r.segment().segment_id(): r for r in readers}
+                break
+            except OSError:  # a commit removed a segment between its TOC and opening it: read again
+                if attempt == 9:
+                    raise
+        if not readers:
+            return Searcher(EmptyReader(toc.schema), fromindex=ix)
+        reader = readers[0] if len(readers) == 1 else MultiReader(readers, generation=toc.generation)
+        return Searcher(reader, fromindex=ix)
+
+
 class _View:
     """One opened searcher: segment-derived data from the shared cache, with its deletions applied.
 
@@ -108,13 +163,13 @@ class _View:
 
     _serials = itertools.count(1)
 
-    def __init__(self, ix, index: str, cache: SegmentCache) -> None:
+    def __init__(self, ix, index: str, cache: SegmentCache, readers: "_Readers") -> None:
         self.serial = next(self._serials)
-        self.searcher = ix.searcher()
+        self.searcher = readers.searcher(ix)
         self.size = self.searcher.doc_count_all()
         self.leaves = [(s.reader(), offset) for s, offset in self.searcher.leaf_searchers()
                        if s.reader().doc_count_all()]
-        self.lock = threading.Lock()  # Whoosh readers share file handles: one reader at a time
+        self.lock = readers.io  # Whoosh readers share file handles: one reader at a time
         self.cache = cache
         self._segments = [(index, reader.segment().segment_id()) for reader, _ in self.leaves]
         self._offsets = [offset for _, offset in self.leaves]
@@ -130,11 +185,29 @@ class _View:
         self._lengths: dict[str, np.ndarray] = {}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._field_totals: dict[str, float] = {}
+        self._norms: dict[tuple, np.ndarray] = {}
+        self._searchable: int | None = None
         self.languages = self._lexicon("language")
         cache.retain(index, {segid for _, segid in self._segments})
 
+    def prefetch(self, older: "_View | None") -> None:
+        """Read what the first queries on this view would: what ``older`` had read, most recent first."""
+        for lang in self.languages:
+            self.mask("language", lang)
+            self.mask("langs", lang)
+        for key in ("is_default", "1"), ("kind", "policy"), ("kind", "reply"), ("kind", "state"):
+            self.mask(*key)
+        self.searchable()
+        if older is None or not WARM_TERMS:
+            return
+        for fieldname, term in list(older._postings)[-WARM_TERMS:]:
+            self.postings(fieldname, term)
+        for fieldname, b, _ in list(older._norms):
+            for lang in self.languages:
+                self.norms(fieldname, b, max(int(self.mask("language", lang).sum()), 1))
+
     def close(self) -> None:
-        self.searcher.close()
+        """Nothing to release: the segment readers belong to the searcher's pool, shared with newer views."""
 
     def _lexicon(self, fieldname: str) -> list[str]:
         with self.lock:
@@ -147,6 +220,14 @@ class _View:
 
     def _segment_postings(self, i: int, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         reader = self.leaves[i][0]
+        if reader.doc_count_all() <= SMALL_SEGMENT:  # a commit's few documents: read at once
+            whole = self.cache.get((self._segments[i], "all"), lambda: self._read(read_segment, reader))
+            return whole.get((fieldname, term), _NO_POSTINGS)
+        # Most ticket terms are absent from some fields: the segment's term set answers that
+        # without a lookup in Whoosh's term table per term and field.
+        if term not in self.cache.get((self._segments[i], "terms", fieldname),
+                                      lambda: self._read(field_terms, reader, fieldname)):
+            return _NO_POSTINGS
         return self.cache.get((self._segments[i], "postings", fieldname, term),
                               lambda: self._read(read_postings, reader, fieldname, term))
 
@@ -200,6 +281,21 @@ class _View:
     def lengths(self, fieldname: str, ids: np.ndarray) -> np.ndarray:
         """Field lengths (in tokens) of the given documents."""
         return self._all_lengths(fieldname)[ids]
+
+    def searchable(self) -> int:
+        """Live documents other than the state document: every document a posting can name."""
+        if self._searchable is None:
+            self._searchable = int(self.live.sum()) - int(self.mask("kind", "state").sum())
+        return self._searchable
+
+    def norms(self, fieldname: str, b: float, n_docs: int) -> np.ndarray:
+        """BM25's length normalisation of every document for one field: ``K1 * (1 - b + b * len / avg)``."""
+        key = (fieldname, b, n_docs)
+        cached = self._norms.get(key)
+        if cached is None:
+            avg = max(self.field_total(fieldname) / n_docs, 1.0)
+            cached = self._norms[key] = K1 * (1.0 - b + b * self._all_lengths(fieldname) / avg)
+        return cached
 
     def field_total(self, fieldname: str) -> float:
         """Total tokens of a field over the live documents of the index.
@@ -261,6 +357,58 @@ def _word_terms(language: str, word: str) -> tuple[str, ...]:
     return tuple(analyze(language, word))
 
 
+class _Query:
+    """One ticket's terms per language over one view, with each field's postings gathered once.
+
+    Scoring, re-ranking and matched terms all walk the same terms × fields: the postings of
+    every term of a field are concatenated once per query (``gather``), so each stage costs a
+    few array operations per field instead of several per term.
+    """
+
+    def __init__(self, view: _View, terms: dict[str, dict[str, float]]) -> None:
+        self.view, self.terms = view, terms
+        self._gathered: dict[tuple[str, str], tuple | None] = {}
+
+    def gather(self, lang: str, fieldname: str) -> tuple | None:
+        """The postings of ``lang``'s terms in a field, in term order: (doc ids, frequencies,
+        term index of each posting, postings per term), or None if no term occurs there."""
+        key = (lang, fieldname)
+        if key not in self._gathered:
+            parts = [self.view.postings(fieldname, term) for term in self.terms[lang]]
+            counts = np.array([len(ids) for ids, _ in parts], dtype=np.int64)
+            if not counts.sum():
+                self._gathered[key] = None
+            else:
+                self._gathered[key] = (np.concatenate([ids for ids, _ in parts]),
+                                       np.concatenate([tf for _, tf in parts]),
+                                       np.repeat(np.arange(len(parts)), counts), counts)
+        return self._gathered[key]
+
+    def _keys(self, lang: str, fieldname: str) -> np.ndarray | None:
+        """Each posting as ``term index * size + doc``: sorted, since each term's ids are."""
+        key = ("keys", lang, fieldname)
+        if key not in self._gathered:
+            gathered = self.gather(lang, fieldname)
+            self._gathered[key] = None if gathered is None else gathered[2] * self.view.size + gathered[0]
+        return self._gathered[key]
+
+    def term_matrix(self, lang: str, docs: np.ndarray) -> np.ndarray:
+        """Which of the documents contain each of ``lang``'s terms: a terms × docs boolean matrix."""
+        n_terms = len(self.terms[lang])
+        matrix = np.zeros((n_terms, len(docs)), dtype=bool)
+        if not len(docs):
+            return matrix
+        # One binary search for every (term, doc) pair, over all the field's postings at once.
+        wanted = (np.arange(n_terms, dtype=np.int64)[:, None] * self.view.size + docs[None, :]).ravel()
+        for fieldname in (title_field(lang), body_field(lang), "tag_terms", learned_field(lang)):
+            keys = self._keys(lang, fieldname)
+            if keys is None:
+                continue
+            pos = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+            matrix |= (keys[pos] == wanted).reshape(matrix.shape)
+        return matrix
+
+
 class SnippetSearcher:
     """Thread-safe access to the current state of one on-disk index."""
 
@@ -270,6 +418,9 @@ class SnippetSearcher:
         self._lock = threading.Lock()
         self._ix = None
         self._view: _View | None = None
+        self._readers = _Readers()
+        self._warm_lock = threading.Lock()
+        self._warming = 0  # the thread warming the next view, if any
 
     def close(self) -> None:
         """Release the open searcher."""
@@ -277,9 +428,14 @@ class SnippetSearcher:
             if self._view:
                 self._view.close()
             self._view = self._ix = None
+            self._readers = _Readers()
 
     def view(self) -> _View:
-        """The view of the latest committed index, reopened if a writer changed it."""
+        """The view of the latest committed index, reopened if a writer changed it.
+
+        While :meth:`warm` prepares the next view (right after a commit), other threads keep
+        the one they had for those few milliseconds rather than each reading the new one cold.
+        """
         with self._lock:
             if self._ix is None:
                 self._ix = open_index(self.path)
@@ -289,17 +445,41 @@ class SnippetSearcher:
                     fresh = view.searcher.up_to_date()
                 except Exception:  # the index directory was replaced or removed
                     fresh = False
-                if fresh:
+                if fresh or (self._warming and threading.get_ident() != self._warming):
                     return view
                 # Not closed here: another thread may still be scoring with it. Dropping the
                 # last reference closes its files.
                 self._view = None
-            try:
-                self._view = _View(self._ix, str(self.path.resolve()), self.cache)
-            except Exception as exc:
-                self._ix = None
-                raise IndexUnavailable(f"cannot open the index in {self.path}: {exc}") from exc
+            self._view = self._open_view()
             return self._view
+
+    def _open_view(self) -> _View:
+        try:
+            return _View(self._ix, str(self.path.resolve()), self.cache, self._readers)
+        except Exception as exc:
+            self._ix = None
+            raise IndexUnavailable(f"cannot open the index in {self.path}: {exc}") from exc
+
+    def warm(self) -> None:
+        """After a commit: open the new view and read ahead what queries will want, off the request path."""
+        with self._warm_lock:
+            with self._lock:
+                if self._ix is None or self._view is None:
+                    return  # nothing served yet: the first query opens the index
+                older = self._view
+                try:
+                    if older.searcher.up_to_date():
+                        return
+                except Exception:
+                    return  # replaced or removed: the next query reopens (and reports) it
+                self._warming = threading.get_ident()
+            try:
+                fresh = self._open_view()
+                fresh.prefetch(older)
+                with self._lock:
+                    self._view = fresh
+            finally:
+                self._warming = 0
 
     def state_id(self) -> int:
         """An id of the index state the next query sees, unique in this process (for caches)."""
@@ -307,24 +487,38 @@ class SnippetSearcher:
 
     # -- suggestions ----------------------------------------------------------------------
     @staticmethod
-    def _score(view: _View, fields: list[tuple[str, float, float]], weights: dict[str, float],
+    def _score(query: "_Query", lang: str, fields: list[tuple[str, float, float]],
                allowed: np.ndarray, scores: np.ndarray) -> None:
-        """Add BM25 scores of the ticket's terms in ``fields`` (name, boost, b) to ``scores``."""
+        """Add BM25 scores of ``lang``'s ticket terms in ``fields`` (name, boost, b) to ``scores``.
+
+        All terms of a field at once: their postings concatenated in term order, scored with
+        array arithmetic, and added with ``np.add.at`` (in order, so each document's float32
+        sum is the same as adding one term after another).
+        """
+        view = query.view
+        weights = list(query.terms[lang].values())
         n_docs = max(int(allowed.sum()), 1)
+        everyone = n_docs == view.searchable()  # e.g. one language: nothing to filter
         for fieldname, boost, b in fields:
-            avg = max(view.field_total(fieldname) / n_docs, 1.0)
-            for term, qweight in weights.items():
-                ids, tf = view.postings(fieldname, term)
-                if not len(ids):
+            gathered = query.gather(lang, fieldname)
+            if gathered is None:
+                continue
+            ids, tf, which, counts = gathered
+            if everyone:
+                df = counts
+            else:
+                ok = allowed[ids]
+                if not ok.any():
                     continue
-                ids_ok = allowed[ids]
-                if not ids_ok.any():
-                    continue
-                ids, tf = ids[ids_ok], tf[ids_ok]
-                df = len(ids)
-                idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-                norm = K1 * (1.0 - b + b * view.lengths(fieldname, ids) / avg) if b else K1
-                scores[ids] += (qweight * boost * idf) * tf * (K1 + 1.0) / (tf + norm)
+                ids, tf, which = ids[ok], tf[ok], which[ok]
+                df = np.bincount(which, minlength=len(weights))
+            coef = np.zeros(len(weights), dtype=np.float32)
+            for t in np.flatnonzero(df).tolist():
+                d = int(df[t])
+                coef[t] = weights[t] * boost * math.log(1.0 + (n_docs - d + 0.5) / (d + 0.5))
+            norm = view.norms(fieldname, b, n_docs)[ids] if b else K1
+            per_posting = np.repeat(coef, counts) if everyone else coef[which]
+            np.add.at(scores, ids, per_posting * tf * (K1 + 1.0) / (tf + norm))
 
     def suggest(self, text: str, language: str, *, kinds: tuple[str, ...] = ("policy", "reply"),
                 limit: int = 5, synonyms: dict[str, list[list[str]]] | None = None) -> dict[str, list[Hit]]:
@@ -338,37 +532,35 @@ class SnippetSearcher:
             return result
         scores = np.zeros(view.size, dtype=np.float32)
         in_lang = view.mask("language", language)
-        terms_by_lang: dict[str, dict[str, float]] = {}
         synonyms = synonyms or {}
-        terms_by_lang[language] = query_weights(language, text, synonyms.get(language))
+        query = _Query(view, {language: query_weights(language, text, synonyms.get(language))})
         if in_lang.any():
-            self._score(view, text_fields(language) + [learned(language)], terms_by_lang[language],
-                        in_lang, scores)
+            self._score(query, language, text_fields(language) + [learned(language)], in_lang, scores)
         # Fallback: the default-language document of every snippet lacking this language.
         fallback = view.mask("is_default", "1") & ~view.mask("langs", language)
         if fallback.any():
             # Tickets in this language that used such a snippet were learned in this language.
-            self._score(view, [learned(language)], terms_by_lang[language], fallback, scores)
+            self._score(query, language, [learned(language)], fallback, scores)
         for other in view.languages:
             allowed = fallback & view.mask("language", other)
             if other != language and allowed.any():
-                terms_by_lang[other] = query_weights(other, text, synonyms.get(other))
-                self._score(view, text_fields(other), terms_by_lang[other], allowed, scores)
+                query.terms[other] = query_weights(other, text, synonyms.get(other))
+                self._score(query, other, text_fields(other), allowed, scores)
         allowed = in_lang | fallback
         # Stage two, per kind, on the best candidates only.
-        stage = {kind: self._rerank(view, scores, view.mask("kind", kind) & allowed, terms_by_lang)
+        stage = {kind: self._rerank(query, scores, view.mask("kind", kind) & allowed)
                  for kind in ("policy", "reply")}
         self._link(view, stage, allowed)
         for kind in kinds:
             best = sorted(stage[kind].items(), key=lambda item: -item[1])[:limit + 5]
             hits = [(docnum, self._hit(view, docnum, score, language)) for docnum, score in best if score > 0]
             kept = sorted(hits, key=lambda item: (-item[1].score, item[1].key))[:limit]
-            result[kind] = self._with_matched(view, kept, terms_by_lang)
+            result[kind] = self._with_matched(query, kept)
         return result
 
-    def _rerank(self, view: _View, scores: np.ndarray, kind_mask: np.ndarray,
-                terms_by_lang: dict[str, dict[str, float]]) -> dict[int, float]:
+    def _rerank(self, query: "_Query", scores: np.ndarray, kind_mask: np.ndarray) -> dict[int, float]:
         """The best candidates of one kind, re-scored by how much of the ticket they cover."""
+        view = query.view
         kind_scores = np.where(kind_mask, scores, 0.0)
         positive = int(np.count_nonzero(kind_scores))
         if not positive:
@@ -376,27 +568,14 @@ class SnippetSearcher:
         keep = min(CANDIDATES, positive)
         candidates = np.sort(np.argpartition(-kind_scores, keep - 1)[:keep])
         final = kind_scores[candidates].astype(np.float64)
-        for lang, weights in terms_by_lang.items():
+        for lang, weights in query.terms.items():
             in_lang = view.mask("language", lang)[candidates]
             if not in_lang.any() or not weights:
                 continue
-            matrix = self._term_matrix(view, lang, weights, candidates[in_lang])
+            matrix = query.term_matrix(lang, candidates[in_lang])
             w = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
             final[in_lang] *= 1.0 + COVERAGE_WEIGHT * (w @ matrix) / w.sum()
         return dict(zip(candidates.tolist(), final.tolist()))
-
-    @staticmethod
-    def _term_matrix(view: _View, lang: str, weights: dict[str, float], docs: np.ndarray) -> np.ndarray:
-        """Which of the documents contain each ticket term: a terms × docs boolean matrix."""
-        matrix = np.zeros((len(weights), len(docs)), dtype=bool)
-        fields = (title_field(lang), body_field(lang), "tag_terms", learned_field(lang))
-        for i, term in enumerate(weights):
-            for fieldname in fields:
-                ids = view.postings(fieldname, term)[0]
-                if len(ids):
-                    pos = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-                    matrix[i] |= ids[pos] == docs
-        return matrix
 
     def _hit(self, view: _View, docnum: int, score: float, language: str) -> Hit:
         """A hit without its matched terms (``_with_matched`` adds them to the hits kept)."""
@@ -405,14 +584,14 @@ class SnippetSearcher:
         return Hit(key=doc["key"], kind=doc["kind"], language=doc["language"], score=round(score, 4),
                    fallback=doc["language"] != language, learned_from=int(counts.get(language, 0)))
 
-    def _with_matched(self, view: _View, hits: list[tuple[int, Hit]],
-                      terms_by_lang: dict[str, dict[str, float]]) -> list[Hit]:
+    @staticmethod
+    def _with_matched(query: "_Query", hits: list[tuple[int, Hit]]) -> list[Hit]:
         """The hits with the ticket terms each contains, one term matrix per language."""
         out = {}
         for lang in dict.fromkeys(hit.language for _, hit in hits):
-            weights = terms_by_lang.get(lang, {})
+            weights = query.terms.get(lang, {})
             group = [(docnum, hit) for docnum, hit in hits if hit.language == lang]
-            matrix = self._term_matrix(view, lang, weights, np.array([d for d, _ in group], dtype=np.int64))
+            matrix = query.term_matrix(lang, np.array([d for d, _ in group], dtype=np.int64))
             for column, (docnum, hit) in enumerate(group):
                 out[docnum] = dataclasses.replace(hit, matched_terms=tuple(
                     term for term, found in zip(weights, matrix[:, column]) if found))

@@ -58,6 +58,33 @@ def read_postings(reader, fieldname: str, term: str) -> tuple[np.ndarray, np.nda
     return np.asarray(ids, dtype=np.int64), np.asarray(freqs, dtype=np.float32)
 
 
+def read_segment(reader) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Every posting list of a small segment in one pass over its term table.
+
+    A commit's segment holds a few documents: one pass costs less than looking each ticket
+    term up in it (most are absent), and most of its lists are stored inline in the term info.
+    """
+    out = {}
+    schema = reader.schema
+    for (fieldname, btext), info in reader._terms.items():
+        if fieldname not in schema:
+            continue
+        term = schema[fieldname].from_bytes(btext)
+        if info.is_inlined():
+            ids, weights, _ = info.inlined_postings()
+            out[(fieldname, term)] = (np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32))
+        else:
+            out[(fieldname, term)] = read_postings(reader, fieldname, term)
+    return out
+
+
+def field_terms(reader, fieldname: str) -> frozenset[str]:
+    """Every term of one field in one segment."""
+    if fieldname not in reader.schema:
+        return frozenset()
+    return frozenset(reader.field_terms(fieldname))
+
+
 def read_lengths(reader, fieldname: str) -> np.ndarray:
     """Every document's length (tokens) of one field in one segment."""
     column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
@@ -75,8 +102,11 @@ def _size(value) -> int:
         return value.nbytes + 112
     if isinstance(value, tuple):
         return sum(_size(v) for v in value) + 64
+    if isinstance(value, frozenset):
+        return sys.getsizeof(value) + sum(sys.getsizeof(v) for v in value)
     if isinstance(value, dict):
-        return sys.getsizeof(value) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in value.items())
+        return sys.getsizeof(value) + sum(sys.getsizeof(k) + (_size(v) if isinstance(v, tuple) else sys.getsizeof(v))
+                                          for k, v in value.items())
     return sys.getsizeof(value)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from flask import Flask
 
@@ -43,7 +44,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from server import insights  # analytics, content gaps, feedback, helpdesk imports (issue 11)
     insights.init_app(app)
     cli.init_app(app)
-    if not app.config.get("TESTING") and app.config.get("WARM_UP", True):
+    # Not in `flask ...` commands (Flask sets FLASK_RUN_FROM_CLI): a rebuild or an import would
+    # share its cores with a warm-up nobody waits for.
+    if (not app.config.get("TESTING") and app.config.get("WARM_UP", True)
+            and os.environ.get("FLASK_RUN_FROM_CLI") != "true"):
         # So the first ticket of the day isn't the one that waits for the models to load.
         language.warm_up(language.candidates(["en", "it", "id", "ja", "ar"], app.config["DETECT_LANGUAGES"]))
     demo.init_app(app)  # the demo helpdesk, only when DEMO is on

@@ -16,6 +16,7 @@ processes' commits; ``/api/v1/health`` reports the lag and any disagreement.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 import time
@@ -60,11 +61,18 @@ def write_snippets(store: Store, snippets: Iterable[dict]) -> None:
     faults.point("store-logged")
     database, index_dir = current_app.config["DATABASE"], current_app.config["INDEX_DIR"]
     keeper = current_app.extensions.get("replyassist.reindexer")
+    searcher_ = current_app.extensions.get("replyassist.searcher")
 
     def follow() -> None:
         faults.point("store-committed")
         try:
             catch_up(store, database, index_dir)
+            if searcher_ is not None:
+                searcher_.warm()  # this request pays for the new view, not the next agent's suggest
+        except IndexBusy:  # another writer held the lock past the timeout: the keeper follows
+            log.warning("the index stayed locked after a commit; the background indexer will catch up")
+            if keeper:
+                keeper.poke()
         except Exception:  # committed and logged: nothing is lost, the index only lags
             log.exception("indexing after a commit failed; the background indexer will catch up")
             if keeper:
@@ -148,7 +156,7 @@ class Reindexer:
     """
 
     PAUSE = 0.2  # seconds to let more writes queue before a commit
-    PERIOD = 1.0
+    PERIOD = 1.0  # polling faster made both workers race to index the same writes (bench/README.md)
 
     def __init__(self, database: str, index_dir: str, watch: bool = False) -> None:
         self.database, self.index_dir, self.watch = database, index_dir, watch
@@ -157,6 +165,7 @@ class Reindexer:
         self._start_lock = threading.Lock()
         self._seen: tuple[int, int] | None = None  # (store head seq, index generation) last synced
         self._compacted = 0.0
+        self.on_sync: Callable[[], None] | None = None  # e.g. warm this process's searcher
 
     def start(self) -> None:
         """Run the thread (if not already running)."""
@@ -177,6 +186,8 @@ class Reindexer:
             head = store.index_head()[0]
             result = catch_up(store, self.database, self.index_dir)
             self._seen = (head, latest_generation(self.index_dir))
+            if self.on_sync is not None:
+                self.on_sync()  # this commit, or another process's: ready before a suggest needs it
             if time.monotonic() - self._compacted > COMPACT_EVERY:
                 self._compacted = time.monotonic()
                 with store.transaction():
@@ -194,6 +205,7 @@ class Reindexer:
         return self._seen != (head, latest_generation(self.index_dir))
 
     def _run(self) -> None:
+        busy = 0  # IndexBusy in a row: another writer (a save, another worker) held the lock
         while True:
             woken = self._wake.wait(self.PERIOD if self.watch else None)
             self._wake.clear()
@@ -205,6 +217,13 @@ class Reindexer:
                 elif not self._moved():
                     continue
                 self.flush()
+                busy = 0
+            except IndexBusy:  # expected under load; the log is durable: back off and retry
+                busy += 1
+                (log.warning if busy >= 5 else log.info)("the index stayed locked by another writer "
+                                                         "(%d times in a row); retrying", busy)
+                time.sleep(min(0.2 * 2 ** busy, 5.0))
+                self._wake.set()
             except Exception:  # the log is durable: log, and try again shortly
                 log.exception("keeping the index in step failed; retrying")
                 time.sleep(1.0)
@@ -277,9 +296,22 @@ def watching(app: Flask) -> bool:
 
 def ensure_index(app: Flask) -> None:
     """At start: rebuild a missing or unreadable index; otherwise catch up or reconcile it."""
+    database, index_dir = app.config["DATABASE"], app.config["INDEX_DIR"]
+    # Several workers start at once (gunicorn): one rebuilds or catches up, the others wait for
+    # it and then find the index in step, instead of each building its own and racing to swap.
+    lock_path = Path(index_dir).parent / f".{Path(index_dir).name}.start.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            _ensure_index(app, database, index_dir)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _ensure_index(app: Flask, database: str, index_dir: str) -> None:
     from server.index_build import remove_stale_staging
 
-    database, index_dir = app.config["DATABASE"], app.config["INDEX_DIR"]
     remove_stale_staging(Path(index_dir))
     try:
         open_index(index_dir)
@@ -313,6 +345,7 @@ def init_app(app: Flask) -> None:
     keeper = Follower(app.config["DATABASE"], app.config["INDEX_DIR"],
                       watch=watching(app),
                       period=app.config["INDEX_FOLLOW_SECONDS"], max_writes=app.config["INDEX_FOLLOW_MAX_WRITES"])
+    keeper.on_sync = app.extensions["replyassist.searcher"].warm
     app.extensions["replyassist.reindexer"] = keeper
 
     @app.before_request

@@ -248,6 +248,8 @@ def placeholders(source: str) -> list[str]:
 
 @lru_cache(maxsize=2048)
 def _placeholders(source: str) -> tuple[str, ...]:
+    if "{" not in source:  # plain text: nothing to parse (most snippets)
+        return ()
     ast = _parse(source)
     paths = []
     for node in ast.find_all((nodes.Getattr, nodes.Name)):
@@ -319,6 +321,11 @@ def check_template(source: str) -> list[str]:
 
 def render(source: str, context: dict) -> Rendered:
     """Render a template over a ticket context within ``LIMITS``; RenderError if it can't."""
+    if "{" not in source:  # no tag, placeholder or comment: Jinja would only normalise newlines
+        text = source.replace("\r\n", "\n").replace("\r", "\n")
+        if len(text) > LIMITS["output_chars"]:
+            raise RenderLimit(f"the template needs more than {LIMITS['output_chars']:,} output chars")
+        return Rendered(text=text)
     found: list[str] = []
     missing_token = _missing.set(found)
     # The time limit counts this thread's CPU time, not the wall clock: on a loaded machine a

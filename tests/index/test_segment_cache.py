@@ -13,8 +13,8 @@ import threading
 import numpy as np
 import pytest
 
-from index.indexer import apply_changes, assemble, build_segment, create_index, open_index, swap_in
-from index.searcher import SnippetSearcher
+from index.indexer import MERGE_FACTOR, apply_changes, assemble, build_segment, create_index, open_index, swap_in
+from index.searcher import SnippetSearcher, _View
 from index.segments import SegmentCache
 from server.cli import DEMO_DIR
 
@@ -168,3 +168,50 @@ def test_threads_share_one_cache_while_commits_land(tmp_path, snippets):
     assert not errors
     assert _rankings(shared) == _fresh(path)
     shared.close()
+
+
+def test_commits_merge_only_small_segments_and_warmed_views_rank_the_same(tmp_path, snippets):
+    path = tmp_path / "ix"
+    ix = create_index(path)
+    apply_changes(ix, snippets, 1)  # one large segment, as a rebuild leaves
+    large = {s.segment_id() for s in open_index(path)._read_toc().segments}
+    kept = SnippetSearcher(path, cache=SegmentCache())
+    _rankings(kept)
+    replies = [s for s in snippets if s["kind"] == "reply"]
+    for version in range(2, 2 + 2 * MERGE_FACTOR + 3):  # learned text, one commit at a time
+        reply = replies[version % len(replies)]
+        apply_changes(ix, [{**reply, "learned": {"en": [f"ticket {version}: my coat never came"]}}], version)
+        kept.warm()
+        assert kept.view() is kept._view  # warmed: the next query opens nothing
+    segments = open_index(path)._read_toc().segments
+    assert large <= {s.segment_id() for s in segments}  # never rewritten by a commit
+    assert len(segments) < 2 * MERGE_FACTOR  # the small ones were merged
+    assert _rankings(kept) == _fresh(path)
+    kept.close()
+
+
+def test_other_threads_keep_the_old_view_while_the_new_one_warms(tmp_path, snippets, monkeypatch):
+    path = tmp_path / "ix"
+    ix = create_index(path)
+    apply_changes(ix, snippets, 1)
+    kept = SnippetSearcher(path, cache=SegmentCache())
+    old = kept.view()
+    started, release = threading.Event(), threading.Event()
+    prefetch = _View.prefetch
+
+    def slow_prefetch(view, older):
+        started.set()
+        release.wait(30)
+        prefetch(view, older)
+
+    monkeypatch.setattr(_View, "prefetch", slow_prefetch)
+    apply_changes(ix, snippets[:3], 2)
+    warming = threading.Thread(target=kept.warm)
+    warming.start()
+    assert started.wait(30)
+    assert kept.view() is old  # answered at once, from the previous state
+    release.set()
+    warming.join()
+    assert kept.view() is not old and kept.view().searcher.up_to_date()
+    assert _rankings(kept) == _fresh(path)
+    kept.close()
