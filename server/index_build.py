@@ -67,7 +67,7 @@ def build_part(database: str, path: str, low: int, high: int | None, state: tupl
 
             return build_segment(path, snippets(), state, progress=progress or _count)
     finally:
-        store.conn.close()
+        store.close()
 
 
 def _with_tokens(store: Store, snippets: list[dict]) -> list[dict]:
@@ -158,4 +158,4 @@ def rebuild(database: str, index_dir: str | Path, *, procs: int | None = None,
             store.set_meta("rebuild_running", "null")
         return report
     finally:
-        store.conn.close()
+        store.close()

@@ -180,14 +180,14 @@ class Reindexer:
                     store.compact_index_writes(result.seq, time.time() - KEEP_WRITES)
             return result
         finally:
-            store.conn.close()
+            store.close()
 
     def _moved(self) -> bool:
         store = Store(connect(self.database))
         try:
             head = store.index_head()[0]
         finally:
-            store.conn.close()
+            store.close()
         return self._seen != (head, latest_generation(self.index_dir))
 
     def _run(self) -> None:
@@ -282,7 +282,7 @@ def ensure_index(app: Flask) -> None:
     try:
         result = catch_up(store, database, index_dir)
     finally:
-        store.conn.close()
+        store.close()
     if result.mode != "none":
         log.warning("search index brought in step at start (%s): %d snippets", result.mode, result.keys)
 

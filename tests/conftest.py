@@ -1,4 +1,5 @@
-"""Fixtures: a real SQLite file and a real Whoosh index under tmp_path for every app."""
+"""Fixtures: a real store (a SQLite file, or a PostgreSQL database) and a real Whoosh index under
+tmp_path for every app."""
 from __future__ import annotations
 
 import json
@@ -10,16 +11,41 @@ from server import create_app
 from server.auth import create_user
 from server.cli import DEMO_DIR
 from server.db import open_store
+from tests.pg import INSTALL_HINT, PostgresServer, pg_bin
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "datasets"
 ABCD_POLICIES = SHARED / "abcd" / "policies.jsonl"
 
 
+# Runs a module's (or a test's) tests on both stores: `pytestmark = BOTH_STORES`.
+BOTH_STORES = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the whole session (tests/pg.py); never skipped when missing."""
+    if pg_bin() is None:
+        pytest.fail(INSTALL_HINT)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def app(tmp_path):
+def database(request, tmp_path) -> str:
+    """The store a test runs on: the SQLite file in its home, or (BOTH_STORES) a fresh PostgreSQL database."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return str(tmp_path / "home" / "replyassist.sqlite3")
+    return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture
+def app(tmp_path, database):
     """An app over an empty store in a fresh home directory."""
-    return create_app({"TESTING": True, "HOME": str(tmp_path / "home")})
+    app = create_app({"TESTING": True, "HOME": str(tmp_path / "home"), "DATABASE": database})
+    yield app
+    app.extensions["replyassist.connections"].close()
 
 
 @pytest.fixture
@@ -36,7 +62,7 @@ def runner(app):
 def store(app):
     s = open_store(app.config["DATABASE"])
     yield s
-    s.conn.close()
+    s.close()
 
 
 def _token(app, name: str, role: str) -> dict:
@@ -44,7 +70,7 @@ def _token(app, name: str, role: str) -> dict:
     try:
         return {"Authorization": f"Bearer {create_user(s, name, role)}"}
     finally:
-        s.conn.close()
+        s.close()
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def codes(app) -> list[dict]:
     try:
         return store.list_codes(limit=1000)[0]
     finally:
-        store.conn.close()
+        store.close()
 
 
 def test_cancel_unshipped_inserts_text_with_a_fresh_code_and_records_it(demo, client, agent):
@@ -50,7 +50,7 @@ def test_cancel_unshipped_inserts_text_with_a_fresh_code_and_records_it(demo, cl
         offer["code"], "maria@example.com", "ana", "T-100", "reply/cancel-unshipped")
     store = open_store(demo.config["DATABASE"])
     row = store.get_insertion("T-100", "reply/cancel-unshipped")
-    store.conn.close()
+    store.close()
     assert row["agent"] == "ana" and row["snippet_version"] == 1 and row["offer_code_id"] == code["id"]
     assert row["language"] == "en" and "cancel" in row["ticket_text"]
 
@@ -130,7 +130,7 @@ def test_per_customer_window_frees_up(demo):
     with store.transaction():
         fresh = issue_code(store, offer_key="free-shipping", ticket_id="new", snippet_key="reply/cancel-unshipped",
                            customer={"email": "x@example.com"}, agent="ana")
-    store.conn.close()
+    store.close()
     assert fresh["status"] == "issued"
 
 
@@ -245,6 +245,6 @@ def test_suggest_records_what_it_showed(demo, client, agent):
     demo.extensions["replyassist.events"].flush()  # written off the request path, in batches
     store = open_store(demo.config["DATABASE"])
     rows = store.conn.execute("SELECT ticket_id, agent, language, shown FROM suggestion_events").fetchall()
-    store.conn.close()
+    store.close()
     assert len(rows) == 1 and rows[0]["ticket_id"] == "T-ev" and rows[0]["agent"] == "ana"
     assert '["policy", "policy/order_issue/manage_cancel", 1]' in rows[0]["shown"]

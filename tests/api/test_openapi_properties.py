@@ -63,7 +63,7 @@ def api_server(tmp_path_factory):
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
     store = open_store(app.config["DATABASE"])
     tokens = {role: create_user(store, f"prop-{role}", role) for role in ("manager", "agent")}
-    store.conn.close()
+    store.close()
     server = ServerProcess(home, threads=4).start()
     server.tokens = tokens
     yield server
