@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.test_insertions import cancel_ticket, codes, insert
+from tests.conftest import BOTH_STORES
 
 PROBE = "limit.probe@example.com"
 
@@ -40,6 +41,7 @@ def test_a_rejected_code_is_not_shown_either(demo, client, agent, manager):
     assert pending["code"] not in r.text and r.json["text"] is None and "rejected" in r.json["notice"]
 
 
+@BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
 def test_same_ticket_id_for_another_customer_is_a_409_not_alices_code(demo, client, agent, manager):
     alice = insert(client, agent, ticket=cancel_ticket("XT-1", email="alice@example.com"))
     assert alice.status_code == 201
