@@ -10,6 +10,7 @@ finished with those, then stamped with the baseline revision, which builds the s
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from server.migrations import legacy
 HERE = Path(__file__).resolve().parent
 BASELINE = "70"  # reproduces legacy version 70
 UPGRADE_COMMAND = "flask --app server db upgrade"
+# Alembic logs two INFO lines each time a revision is read (every start, every /health);
+# `db upgrade` prints what it applied itself.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 class SchemaBehind(RuntimeError):
