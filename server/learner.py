@@ -19,11 +19,13 @@ import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.svm import LinearSVC
-from sklearn.pipeline import FeatureUnion
+
+if TYPE_CHECKING:  # scikit-learn is imported on first training: it costs a second at every start-up
+    from sklearn.pipeline import FeatureUnion
+    from sklearn.svm import LinearSVC
 
 from index.analyzers import analyze, field_language
 from server.db import Store, open_store
@@ -48,6 +50,8 @@ def _word_features(lang: str):
 
 def make_classifier_features(lang: str) -> FeatureUnion:
     """The TF-IDF feature space: analysed words and word pairs, and characters 3-5 in words."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
     return FeatureUnion([
         ("words", TfidfVectorizer(analyzer=_word_features(lang), sublinear_tf=True)),
         ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
@@ -84,6 +88,8 @@ def train(texts: list[str], labels: list[str], lang: str) -> tuple[FeatureUnion,
     """
     if len(set(labels)) < 2:
         return None
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import LinearSVC
     features = make_classifier_features(lang)
     x = features.fit_transform(texts)
     clf = LinearSVC(C=C)

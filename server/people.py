@@ -6,6 +6,7 @@ window refuse further tries for a while (whether or not the password is right).
 """
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime, timedelta, timezone
 
@@ -21,8 +22,13 @@ MAX_PASSWORD = 200
 MAX_FAILURES_PER_NAME = 5
 MAX_FAILURES_PER_IP = 20
 FAILURE_WINDOW = timedelta(minutes=15)
+
+
 # Hashed when the name is unknown, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown names against, so they take as long as known ones (made once, lazily)."""
+    return generate_password_hash("not-a-password", method="scrypt")
 
 
 class SignInRefused(ApiError):
@@ -83,7 +89,7 @@ def sign_in(store: Store, name: str, password: str, ip: str) -> dict:
         raise SignInThrottled(f"Too many failed sign-ins; try again in {minutes} minute{'s' * (minutes > 1)}.",
                               retry_after=minutes * 60)
     user = store.get_user(name)
-    ok = check_password_hash(user["password_hash"] if user and user["password_hash"] else _DUMMY_HASH, password)
+    ok = check_password_hash(user["password_hash"] if user and user["password_hash"] else _dummy_hash(), password)
     if not (user and user["password_hash"] and ok and user["active"]):
         with store.transaction():
             store.add_sign_in_failure(name, ip, utcnow())

@@ -3,6 +3,7 @@ tmp_path for every app."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from server import create_app
 from server.auth import create_user
 from server.cli import DEMO_DIR
 from server.db import open_store
+from server.process import flask_cli
 from tests.pg import INSTALL_HINT, PostgresServer, pg_bin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,10 +42,38 @@ def database(request, tmp_path) -> str:
     return request.getfixturevalue("postgres").new_database()
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """A demo home built once per session by the real ``flask demo`` command; tests get copies.
+
+    Loading the demo store (a few hundred snippets in five languages, indexed) costs seconds;
+    copying the finished SQLite file and Whoosh index costs milliseconds.
+    """
+    home = tmp_path_factory.mktemp("demo-template") / "home"
+    home.mkdir()
+    flask_cli(home, "demo")
+    return home
+
+
+def copy_demo_home(template: Path, home: Path) -> Path:
+    """A private copy of the demo home (store, index, demo tokens) at ``home``."""
+    shutil.copytree(template, home)
+    return home
+
+
+def demo_token(home: Path) -> str:
+    """The demo agent's token, as ``flask demo`` left it in the home."""
+    return (home / "demo-agent.token").read_text().strip()
+
+
 @pytest.fixture
-def app(tmp_path, database):
-    """An app over an empty store in a fresh home directory."""
-    app = create_app({"TESTING": True, "HOME": str(tmp_path / "home"), "DATABASE": database})
+def app(request, tmp_path, database):
+    """An app over an empty store in a fresh home directory (the demo store when ``demo`` is asked for;
+    on PostgreSQL ``demo`` loads it the slow way, the template being a SQLite file)."""
+    home = tmp_path / "home"
+    if "demo" in request.fixturenames and "://" not in database:
+        copy_demo_home(request.getfixturevalue("demo_template"), home)
+    app = create_app({"TESTING": True, "HOME": str(home), "DATABASE": database})
     yield app
     app.extensions["replyassist.connections"].close()
 
@@ -88,8 +118,14 @@ def manager(app):
 @pytest.fixture
 def demo(app, runner):
     """The app with the demo store (policy cards, replies, offers) loaded."""
-    result = runner.invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
+    store = open_store(app.config["DATABASE"])
+    try:
+        loaded = store.count_snippets() > 0  # copied from the template by ``app``
+    finally:
+        store.close()
+    if not loaded:  # a module's own ``app`` fixture: load it the slow way
+        result = runner.invoke(args=["demo"])
+        assert result.exit_code == 0, result.output
     return app
 
 

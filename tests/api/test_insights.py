@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import sqlite3
 from datetime import date, timedelta
 
@@ -11,7 +10,7 @@ import pytest
 
 from server import create_app
 from server.feedback.ranking import factor
-from tests.conftest import _token
+from tests.conftest import _token, copy_demo_home
 
 SUGGEST, INSERT, FEEDBACK = "/api/v1/suggest", "/api/v1/insertions", "/api/v1/feedback"
 TODAY = date.today().isoformat()
@@ -27,25 +26,12 @@ CANCEL = "I ordered a coat yesterday, can I still cancel it? It has not shipped.
 GAP = "Do you sell gift cards for a birthday present? Can the gift card be sent by post?"
 
 
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory):
-    """The demo store loaded once per module (it takes seconds); each test gets a copy."""
-    home = tmp_path_factory.mktemp("insights") / "home"
-    result = create_app({"TESTING": True, "HOME": str(home)}).test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
-    return home
-
-
 @pytest.fixture
-def app(demo_home, tmp_path):
-    """An app over a fresh copy of the demo home."""
-    shutil.copytree(demo_home, tmp_path / "home")
-    return create_app({"TESTING": True, "HOME": str(tmp_path / "home")})
+def app(demo_template, tmp_path):
+    """Every test here works on a fresh copy of the demo home."""
+    return create_app({"TESTING": True, "HOME": str(copy_demo_home(demo_template, tmp_path / "home"))})
 
 
-@pytest.fixture
-def demo(app):
-    return app
 
 
 SHOWN_SQL = ("SELECT DISTINCT e.ticket_id FROM suggestion_events e, json_each(e.shown) j "

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from server.auth import create_user
+from server.db import open_store
 from server.process import ServerProcess, flask_cli, start_all
 from tests.api.test_server_process import START_WAIT, Response, call
-from tests.conftest import BOTH_STORES
+from tests.conftest import BOTH_STORES, copy_demo_home
 from tests.pg import query as store_query
 
 pytestmark = pytest.mark.slow
@@ -40,15 +42,21 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(tmp_path, database) -> Iterator[Cluster]:
+def cluster(request, tmp_path, database) -> Iterator[Cluster]:
     """Three waitress processes over one fresh demo store, three agents and a manager."""
     home = tmp_path / "home"
-    env = {} if "://" not in database else {"REPLYASSIST_DATABASE_URL": database}
-    flask_cli(home, "demo", env=env)
+    env = {}
+    if "://" in database:  # PostgreSQL: the demo template is a SQLite file, load the demo itself
+        env = {"REPLYASSIST_DATABASE_URL": database}
+        flask_cli(home, "demo", env=env)
+    else:
+        copy_demo_home(request.getfixturevalue("demo_template"), home)
     users = [("agent-1", "agent"), ("agent-2", "agent"), ("agent-3", "agent"), ("marco", "manager")]
-    with ThreadPoolExecutor(len(users)) as pool:
-        tokens = list(pool.map(lambda u: flask_cli(home, "users", "create", u[0], "--role", u[1], env=env)
-                               .strip().splitlines()[-1], users))
+    store = open_store(database)  # in-process: a CLI start-up per user costs seconds
+    try:
+        tokens = [create_user(store, name, role) for name, role in users]
+    finally:
+        store.close()
     servers = [ServerProcess(home, threads=THREADS, log=home / f"server-{n}.log", env=env) for n in range(PROCESSES)]
     try:
         start_all(servers, timeout=START_WAIT)

@@ -10,17 +10,17 @@ from server import create_app
 from server.db import open_store
 from server.selfservice.keys import create_public_key
 from server.selfservice.service import RateLimiter, parse_rate
+from tests.conftest import copy_demo_home
 
 SHOP = "https://shop.example"
 ANSWERS = "/api/v1/public/answers"
 
 
 @pytest.fixture
-def public_app(tmp_path):
-    app = create_app({"TESTING": True, "HOME": str(tmp_path / "home"), "PUBLIC_RATE_LIMIT": "1000/60"})
-    result = app.test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
-    return app
+def public_app(tmp_path, demo_template):
+    """The demo store, with a rate limit the tests do not hit unless they mean to."""
+    home = copy_demo_home(demo_template, tmp_path / "home")
+    return create_app({"TESTING": True, "HOME": str(home), "PUBLIC_RATE_LIMIT": "1000/60"})
 
 
 @pytest.fixture

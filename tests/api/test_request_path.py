@@ -13,7 +13,8 @@ import urllib.request
 import pytest
 
 from server.db import ConnectionPool, open_store
-from server.process import ServerProcess, flask_cli, start_all
+from server.process import ServerProcess, start_all
+from tests.conftest import copy_demo_home, demo_token
 
 SUGGEST = "/api/v1/suggest"
 TICKET = {"id": "T-1", "subject": "Cancel my order",
@@ -83,10 +84,10 @@ def _suggest(server: ServerProcess, token: str, ticket_id: str) -> None:
 
 
 @pytest.mark.slow
-def test_stopping_the_servers_loses_no_event(tmp_path):
+def test_stopping_the_servers_loses_no_event(tmp_path, demo_template):
     """Events queued when waitress or gunicorn get SIGTERM are written before the process exits."""
-    home = tmp_path / "home"
-    token = flask_cli(home, "demo").strip().splitlines()[-1]
+    home = copy_demo_home(demo_template, tmp_path / "home")
+    token = demo_token(home)
     # Events gather for a minute: only the writes at exit can store them before the test looks.
     env = {"REPLYASSIST_EVENTS_PAUSE": "60"}
     servers = {"waitress": ServerProcess(home, threads=4, env=env, log=tmp_path / "waitress.log"),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from server.process import ServerProcess, flask_cli, start_all
-from tests.conftest import DEMO_DOCUMENTS, DEMO_SNIPPETS
+from tests.conftest import DEMO_DOCUMENTS, DEMO_SNIPPETS, copy_demo_home, demo_token
 
 pytestmark = pytest.mark.slow
 
@@ -65,10 +65,10 @@ class Servers:
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory):
+def servers(tmp_path_factory, demo_template):
     """Two waitress processes over one demo home, with an agent's and a manager's token."""
-    home = tmp_path_factory.mktemp("home")
-    agent = flask_cli(home, "demo").strip().splitlines()[-1]
+    home = copy_demo_home(demo_template, tmp_path_factory.mktemp("servers") / "home")
+    agent = demo_token(home)
     manager = flask_cli(home, "users", "create", "marco", "--role", "manager").strip().splitlines()[-1]
     a, b = (ServerProcess(home, threads=8, log=home / f"server-{name}.log") for name in ("a", "b"))
     try:

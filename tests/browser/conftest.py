@@ -20,9 +20,9 @@ def _chromium_present():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, demo_template):
     """A waitress process over a fresh demo home (demo store, demo helpdesk on)."""
-    home, token = demo_home(tmp_path_factory.mktemp("browser"))
+    home, token = demo_home(tmp_path_factory.mktemp("browser"), demo_template)
     srv = Server(home=home, token=token).start()
     yield srv
     srv.stop()

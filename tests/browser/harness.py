@@ -2,11 +2,12 @@
 the unpacked extension (Debian's /usr/bin/chromium; see ../shared/notes/browser-tests.md)."""
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
 
-from server.process import ServerProcess, flask_cli
+from server.process import ServerProcess
 
 EXTENSION = Path(__file__).resolve().parents[2] / "extension"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -54,12 +55,11 @@ class Server(ServerProcess):
         return rows[0] if rows else None
 
 
-def demo_home(parent: Path) -> tuple[Path, str]:
-    """A home with the demo store loaded; returns it and the demo agent's token."""
+def demo_home(parent: Path, template: Path) -> tuple[Path, str]:
+    """A copy of the session's demo home (see ``demo_template``); returns it and the demo agent's token."""
     home = parent / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    token = flask_cli(home, "demo").strip().splitlines()[-1]
-    return home, token
+    shutil.copytree(template, home)
+    return home, (home / "demo-agent.token").read_text().strip()
 
 
 def launch(playwright, profile: Path | None = None):

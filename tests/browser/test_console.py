@@ -13,6 +13,7 @@ import pytest
 
 from server import create_app
 from tests.browser.harness import CHROMIUM, Server, screenshot
+from tests.conftest import copy_demo_home
 
 KEY = "reply/cancel-unshipped"
 DUE = ["reply/cancel-shipped", "reply/change-address"]
@@ -20,13 +21,13 @@ PENDING = "SHIP-WAITING01"
 VIEWPORT = {"width": 1280, "height": 800}
 
 
-def _prepare(home: Path) -> str:
-    """The demo home, plus: a reply without its Japanese text, two snippets due, a pending code.
+def _prepare(home: Path, template: Path) -> str:
+    """A copy of the demo home, plus: a reply without its Japanese text, two snippets due, a pending code.
 
     Runs in-process (TESTING skips the language-model warm-up a `flask` subprocess pays).
     Returns the demo agent's token."""
-    runner = create_app({"TESTING": True, "HOME": str(home)}).test_cli_runner()
-    result = runner.invoke(args=["demo"])
+    runner = create_app({"TESTING": True, "HOME": str(copy_demo_home(template, home))}).test_cli_runner()
+    result = runner.invoke(args=["demo"])  # a no-op on the copy but for the token it prints
     assert result.exit_code == 0, result.output
     exported = home / "all.jsonl"
     assert runner.invoke(args=["pack", "export", str(exported)]).exit_code == 0
@@ -47,9 +48,9 @@ def _prepare(home: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, demo_template):
     home = tmp_path_factory.mktemp("console") / "home"
-    token = _prepare(home)
+    token = _prepare(home, demo_template)
     srv = Server(home=home, token=token).start()
     srv.password = (home / "demo-manager.password").read_text().strip()
     yield srv

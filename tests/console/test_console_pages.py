@@ -33,15 +33,6 @@ def post(client, url: str, data: dict | None = None, page: str | None = None, **
     return client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory) -> Path:
-    """One demo home per module (loading the demo takes seconds); each test gets a copy."""
-    home = tmp_path_factory.mktemp("console") / "home"
-    result = create_app({"TESTING": True, "HOME": str(home)}).test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
-    return home
-
-
 @pytest.fixture
 def demo(demo_template, tmp_path):
     """An app over a fresh copy of the demo home (store, index, demo manager)."""

@@ -10,7 +10,7 @@ import pytest
 
 from server.auth import create_user
 from server.db import open_store
-from tests.console.test_console_pages import demo, demo_template, home, manager_client, token_of  # noqa: F401
+from tests.console.test_console_pages import demo, home, manager_client, token_of  # noqa: F401
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "helpdesk"
 GIFT = "Do you sell gift cards for a birthday present? Can the gift card be sent by post?"
