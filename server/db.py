@@ -227,6 +227,8 @@ class Connection:
 
 def connect(database: str) -> Connection:
     """A connection of its own (not pooled) to a database setting (SQLite path or URL)."""
+    if "://" not in database:  # as sqlite3.connect always did here: the folder may be new (or gone)
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
     return Connection(_unpooled_engine(database))
 
 
