@@ -51,7 +51,7 @@ def run_flow(flow: str, pack: list[dict], lines: list[dict], field: str) -> dict
         store = open_store(app.config["DATABASE"])
         agent = {"Authorization": f"Bearer {create_user(store, 'agent', 'agent')}"}
         manager = {"Authorization": f"Bearer {create_user(store, 'lead', 'manager')}"}
-        store.conn.close()
+        store.close()
         client = app.test_client()
         inserted = 0
         for line in lines:

@@ -23,7 +23,6 @@ import http.client
 import json
 import random
 import shutil
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -36,6 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project's root
 
+from server.db import Store, connect  # noqa: E402
 from server.process import ServerError, ServerProcess, flask_cli, start_all  # noqa: E402
 
 SEED = 20261124
@@ -145,15 +145,15 @@ def fire(servers: list[ServerProcess], agents: list[str], kinds: list[str]) -> t
 
 
 def verify(database: Path, outcomes: list[Outcome], warmups: int) -> dict[str, bool]:
-    """Compare the SQLite file with what the clients were told."""
+    """Compare the store with what the clients were told."""
     ok = [o for o in outcomes if o.status in (200, 201)]
     codes = [o.code for o in ok if o.kind == "code"]
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    store = Store(connect(str(database)))
     try:
-        stored = [r[0] for r in conn.execute("SELECT code FROM offer_codes")]
-        insertions = conn.execute("SELECT count(*) FROM insertions").fetchone()[0]
+        stored = [r[0] for r in store.conn.execute("SELECT code FROM offer_codes")]
+        insertions = store.conn.execute("SELECT count(*) FROM insertions").fetchone()[0]
     finally:
-        conn.close()
+        store.close()
     return {
         "code rows == code insertions": len(stored) == len(codes),
         "codes distinct": len(set(stored)) == len(stored) and len(set(codes)) == len(codes),

@@ -177,7 +177,7 @@ def run(packs: list[str], evals: list[tuple[str, list[dict]]], *, field: str = "
         headers = {"Authorization": f"Bearer {create_user(store, 'bench', 'agent')}"}
         team = [{"Authorization": f"Bearer {create_user(store, f'agent{n}', 'agent')}"}
                 for n in range(LEARNING_AGENTS)]
-        store.conn.close()
+        store.close()
         client = app.test_client()
         learner = app.extensions["replyassist.learner"]
         if learn_lines:
@@ -193,7 +193,7 @@ def run(packs: list[str], evals: list[tuple[str, list[dict]]], *, field: str = "
             store = open_store(app.config["DATABASE"])
             docs = peers.documents(store)
             learned = peers.learned_tickets(store)
-            store.conn.close()
+            store.close()
             peer_list = [peers.TunedBM25(docs), peers.Fts5(docs), peers.TfidfLR(docs, learned)]
         for name, lines in evals:
             started = time.perf_counter()

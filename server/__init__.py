@@ -9,7 +9,13 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, store, index, API blueprints, commands."""
-    from server import api, cli, config, db, errors, indexing, language, learner
+    from server import config
+    from server.migrations import cli as db_cli
+    if db_cli.running():  # `flask --app server db ...`: the schema may be behind; only config is needed
+        app = Flask(__name__)
+        config.load(app, test_config)
+        return db_cli.init_app(app)
+    from server import api, cli, db, errors, indexing, language, learner
     from server import console, cors, demo  # the extension's origin checks; the demo helpdesk
     from index import segments
     from server import events  # suggestion events, written off the request path

@@ -1,4 +1,4 @@
-"""Command line: ``flask --app server index|pack|offers|users|demo ...``."""
+"""Command line: ``flask --app server index|pack|offers|users|demo|db ...``."""
 from __future__ import annotations
 
 import csv
@@ -62,7 +62,7 @@ def status_command() -> None:
     try:
         click.echo(json.dumps(index_health(store, current_app.config["INDEX_DIR"]), indent=2))
     finally:
-        store.conn.close()
+        store.close()
 
 
 def import_pack_files(files: list[str], actor: str = "cli") -> dict[str, int]:
@@ -78,7 +78,7 @@ def import_pack_files(files: list[str], actor: str = "cli") -> dict[str, int]:
             raise click.ClickException(f"{len(report.errors)} invalid line(s); nothing was imported.")
         return import_records(store, report.records, actor)
     finally:
-        store.conn.close()
+        store.close()
 
 
 @pack_cli.command("import")
@@ -98,7 +98,7 @@ def pack_export_command(file: str, include_archived: bool) -> None:
     try:
         count = export_pack(store, file, include_archived)
     finally:
-        store.conn.close()
+        store.close()
     click.echo(f"exported {count} snippets to {file}")
 
 
@@ -115,7 +115,7 @@ def import_offer_file(file: str) -> dict[str, int]:
     try:
         return save_offers(store, offers)
     finally:
-        store.conn.close()
+        store.close()
 
 
 @offers_cli.command("import")
@@ -159,7 +159,7 @@ def offers_pool_command(file: str, offer_key: str) -> None:
     except ApiError as exc:
         raise click.ClickException(exc.detail) from exc
     finally:
-        store.conn.close()
+        store.close()
     click.echo("pool {offer}: {added} added, {skipped} already known; {free} of {total} free".format(
         offer=offer_key, **counts))
 
@@ -179,7 +179,7 @@ def public_key_create_command(name: str, origins: tuple[str, ...]) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
-        store.conn.close()
+        store.close()
     where = ", ".join(origins) if origins else "the server's own pages only"
     click.echo(f"created public key for {name!r}, allowed from {where}:")
     click.echo(key)
@@ -207,7 +207,7 @@ def _store_per_language(loaded: dict, write) -> None:
             for lang, value in loaded.items():
                 write(store, lang, value)
     finally:
-        store.conn.close()
+        store.close()
 
 
 def load_synonyms_file(file: str, actor: str = "cli") -> dict[str, int]:
@@ -265,7 +265,7 @@ def users_create_command(name: str, role: str, ask_password: bool) -> None:
     except ApiError as exc:
         raise click.ClickException(exc.detail) from exc
     finally:
-        store.conn.close()
+        store.close()
     signs_in = " (can sign in to /console/)" if password is not None else ""
     click.echo(f"created {role} {name!r}{signs_in}; API token (shown once):")
     click.echo(token)
@@ -282,7 +282,7 @@ def users_password_command(name: str) -> None:
     except ApiError as exc:
         raise click.ClickException(exc.detail) from exc
     finally:
-        store.conn.close()
+        store.close()
     click.echo(f"password of {name!r} changed")
 
 
@@ -295,7 +295,7 @@ def users_list_command() -> None:
             state = "active" if user["active"] else "deactivated"
             click.echo(f"{user['name']}\t{user['role']}\t{state}\tpassword: {'yes' if user['has_password'] else 'no'}")
     finally:
-        store.conn.close()
+        store.close()
 
 
 @click.command("demo")
@@ -306,7 +306,7 @@ def demo_command() -> None:
     try:
         empty = store.count_snippets() == 0
     finally:
-        store.conn.close()
+        store.close()
     if empty:
         offers = import_offer_file(str(DEMO_DIR / "offers.json"))
         counts = import_pack_files([str(DEMO_DIR / "policies.jsonl"), str(DEMO_DIR / "replies.jsonl")], actor="demo")
@@ -322,7 +322,7 @@ def demo_command() -> None:
             token_file.write_text(token + "\n")
             token_file.chmod(0o600)
     finally:
-        store.conn.close()
+        store.close()
     password_file = Path(current_app.config["HOME"]) / "demo-manager.password"
     store = _store()
     try:
@@ -334,7 +334,7 @@ def demo_command() -> None:
             password_file.write_text(password + "\n")
             password_file.chmod(0o600)
     finally:
-        store.conn.close()
+        store.close()
     click.echo(f"console: sign in at /console/login as {DEMO_MANAGER} with password "
                f"{password_file.read_text().strip()} (also in {password_file})")
     public_file = Path(current_app.config["HOME"]) / "demo-public.key"
@@ -343,7 +343,7 @@ def demo_command() -> None:
         try:
             public_file.write_text(create_public_key(store, "demo-shop", []) + "\n")
         finally:
-            store.conn.close()
+            store.close()
     # The token stays the last line: scripts and tests read it from there.
     click.echo(f"demo agent token (also in {token_file}):")
     click.echo(token_file.read_text().strip())
@@ -354,3 +354,5 @@ def init_app(app: Flask) -> None:
     for command in (index_cli, pack_cli, offers_cli, users_cli, synonyms_cli, public_key_cli, labels_cli,
                     demo_command):
         app.cli.add_command(command)
+    from server.migrations import cli as db_cli
+    db_cli.init_app(app)

@@ -9,6 +9,9 @@ from flask import Flask
 DEFAULTS = {
     # Everything the server writes lives under HOME: the SQLite file and the Whoosh index.
     "HOME": "instance",
+    # The store of record: empty for the SQLite file under HOME, or a PostgreSQL URL
+    # (postgresql://user:password@host/dbname) shared by several nodes (README "Several nodes").
+    "DATABASE_URL": "",
     "DEFAULT_LANGUAGE": "en",
     # Languages the detector chooses among besides those the store has content in (comma
     # separated). Restricting it keeps detection fast and stops short tickets ("ok thanks")
@@ -84,5 +87,6 @@ def load(app: Flask, test_config: dict | None) -> None:
     if test_config:
         app.config.update(test_config)
     app.config["HOME"] = str(home)
-    app.config.setdefault("DATABASE", str(home / "replyassist.sqlite3"))
+    # DATABASE is what the store opens: a SQLite file path or a database URL.
+    app.config.setdefault("DATABASE", app.config["DATABASE_URL"] or str(home / "replyassist.sqlite3"))
     app.config.setdefault("INDEX_DIR", str(home / "index"))

@@ -78,7 +78,7 @@ class EventWriter:
                     with store.transaction():
                         store.record_suggestions(batch)
                 finally:
-                    store.conn.close()
+                    store.close()
             except BaseException:
                 with self._lock:  # put them back in front: retried by the next flush
                     self._pending[:0] = batch

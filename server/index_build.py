@@ -66,7 +66,7 @@ def build_part(database: str, path: str, low: int, high: int | None, state: tupl
 
             return build_segment(path, snippets(), state, progress=progress or _count)
     finally:
-        store.conn.close()
+        store.close()
 
 
 def _with_tokens(store: Store, snippets: list[dict]) -> list[dict]:
@@ -155,4 +155,4 @@ def rebuild(database: str, index_dir: str | Path, *, procs: int | None = None,
         note_rebuild(index_dir, last=report, running=None)  # this node's, not the shared store's
         return report
     finally:
-        store.conn.close()
+        store.close()

@@ -194,14 +194,14 @@ class Reindexer:
                     store.compact_index_writes(result.seq, time.time() - KEEP_WRITES)
             return result
         finally:
-            store.conn.close()
+            store.close()
 
     def _moved(self) -> bool:
         store = Store(connect(self.database))
         try:
             head = store.index_head()[0]
         finally:
-            store.conn.close()
+            store.close()
         return self._seen != (head, latest_generation(self.index_dir))
 
     def _run(self) -> None:
@@ -331,7 +331,7 @@ def _ensure_index(app: Flask, database: str, index_dir: str) -> None:
         else:
             result = catch_up(store, database, index_dir)
     finally:
-        store.conn.close()
+        store.close()
     if result.mode != "none":
         log.warning("search index brought in step at start (%s): %d snippets", result.mode, result.keys)
 

@@ -186,7 +186,7 @@ class Learner:
             started = time.perf_counter()
             models = build_models(store)
         finally:
-            store.conn.close()
+            store.close()
         self.models, self.version = models, version  # one assignment each: readers see old or new
         self.took, self.trained_at = time.perf_counter() - started, time.time()
 
@@ -203,7 +203,7 @@ class Learner:
                 if store.data_version() == self.version:
                     return
             finally:
-                store.conn.close()
+                store.close()
 
 
 def init_app(app) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures: a real SQLite file and a real Whoosh index under tmp_path for every app."""
+"""Fixtures: a real store (a SQLite file, or a PostgreSQL database) and a real Whoosh index under
+tmp_path for every app."""
 from __future__ import annotations
 
 import json
@@ -12,10 +13,33 @@ from server.auth import create_user
 from server.cli import DEMO_DIR
 from server.db import open_store
 from server.process import flask_cli
+from tests.pg import INSTALL_HINT, PostgresServer, pg_bin
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "datasets"
 ABCD_POLICIES = SHARED / "abcd" / "policies.jsonl"
+
+
+# Runs a module's (or a test's) tests on both stores: `pytestmark = BOTH_STORES`.
+BOTH_STORES = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the whole session (tests/pg.py); never skipped when missing."""
+    if pg_bin() is None:
+        pytest.fail(INSTALL_HINT)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database(request, tmp_path) -> str:
+    """The store a test runs on: the SQLite file in its home, or (BOTH_STORES) a fresh PostgreSQL database."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return str(tmp_path / "home" / "replyassist.sqlite3")
+    return request.getfixturevalue("postgres").new_database()
 
 
 @pytest.fixture(scope="session")
@@ -43,12 +67,15 @@ def demo_token(home: Path) -> str:
 
 
 @pytest.fixture
-def app(request, tmp_path):
-    """An app over an empty store in a fresh home directory (the demo store when ``demo`` is asked for)."""
+def app(request, tmp_path, database):
+    """An app over an empty store in a fresh home directory (the demo store when ``demo`` is asked for;
+    on PostgreSQL ``demo`` loads it the slow way, the template being a SQLite file)."""
     home = tmp_path / "home"
-    if "demo" in request.fixturenames:
+    if "demo" in request.fixturenames and "://" not in database:
         copy_demo_home(request.getfixturevalue("demo_template"), home)
-    return create_app({"TESTING": True, "HOME": str(home)})
+    app = create_app({"TESTING": True, "HOME": str(home), "DATABASE": database})
+    yield app
+    app.extensions["replyassist.connections"].close()
 
 
 @pytest.fixture
@@ -65,7 +92,7 @@ def runner(app):
 def store(app):
     s = open_store(app.config["DATABASE"])
     yield s
-    s.conn.close()
+    s.close()
 
 
 def _token(app, name: str, role: str) -> dict:
@@ -73,7 +100,7 @@ def _token(app, name: str, role: str) -> dict:
     try:
         return {"Authorization": f"Bearer {create_user(s, name, role)}"}
     finally:
-        s.conn.close()
+        s.close()
 
 
 @pytest.fixture
@@ -95,7 +122,7 @@ def demo(app, runner):
     try:
         loaded = store.count_snippets() > 0  # copied from the template by ``app``
     finally:
-        store.conn.close()
+        store.close()
     if not loaded:  # a module's own ``app`` fixture: load it the slow way
         result = runner.invoke(args=["demo"])
         assert result.exit_code == 0, result.output

@@ -27,7 +27,7 @@ def run_import(source: str, file: str, dry_run: bool, language: str) -> None:
     except ApiError as exc:
         raise click.ClickException(f"{file}: {exc.detail}") from exc
     finally:
-        store.conn.close()
+        store.close()
     for line in report["items"]:
         click.echo(f"{line['action']:9} {line['key'] or '-'}  ({source} {line['source_id']}: {line['title']})"
                    + ("  [draft]" if line["status"] == "draft" else ""))

@@ -53,7 +53,6 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
                           reason=verdict.reason)
     conversation = {"helpdesk": ticket["helpdesk"], "brand": ticket["brand"]}
     with store.transaction():
-        repeated = store.get_insertion(ticket["id"], key, **conversation) is not None
         code = None
         withhold = bool(snippet["kind"] == "reply" and snippet.get("offer") and data.get("without_offer"))
         if snippet["kind"] == "reply" and snippet.get("offer") and not withhold:
@@ -68,6 +67,9 @@ def insert(store: Store, data: dict, agent: str, config: dict) -> tuple[dict, bo
             "ticket_text": text[:MAX_LEARN_TEXT],
             "eligible": None if verdict.eligible is None else int(verdict.eligible),
             "offer_code_id": code["id"] if code else None, "at": utcnow()})
+        # Counted by the upsert, not by a read before it: two nodes inserting the same reply at
+        # once both find no row first, but only one of them creates it.
+        repeated = store.get_insertion(ticket["id"], key, **conversation)["times"] > 1
         if withhold:
             store.record_withheld_offer(insertion_id, snippet["offer"], data.get("withheld_because"), agent)
         taught = teach(store, snippet, text, language, agent, ticket["id"]) if not repeated else []

@@ -1,8 +1,9 @@
 """Goodwill offers: issuing single-use codes within limits, the code pool, manager decisions.
 
-Issuance runs inside the caller's write transaction (``BEGIN IMMEDIATE``), which SQLite
-serialises across threads *and* processes: two servers issuing at once see each other's codes
-when they count limits, and a pool code is taken by exactly one of them.
+Issuance runs inside the caller's write transaction and first takes the offer's lock
+(``Store.lock_offer``: SQLite's write lock, a row lock on PostgreSQL), so issuers of one offer
+take turns across threads, processes and nodes: each sees the codes of the others when it counts
+limits, and a pool code is taken by exactly one of them.
 """
 from __future__ import annotations
 
@@ -78,6 +79,7 @@ def issue_code(store: Store, *, offer_key: str, ticket_id: str, snippet_key: str
         raise Unprocessable("To issue an offer code the ticket needs customer.email or customer.id: "
                             "limits are counted per customer.",
                             errors={"ticket": {"customer": ["email or id is required for this offer"]}})
+    store.lock_offer(offer_key)  # before the existing code is looked up: a racing twin waits here
     existing = store.code_for(ticket_id, snippet_key, helpdesk=helpdesk, brand=brand)
     if existing:
         if not set(keys) & set(store.code_customers(existing["id"])):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from server.db import Store, utcnow
+from server.db import StaleWrite, Store, utcnow
 from server.errors import Conflict, NotFound, Unprocessable
 from server.indexing import write_snippets
 
@@ -79,10 +79,14 @@ def _snapshot(record: dict) -> dict:
     return {f: record.get(f) for f in SNAPSHOT_FIELDS}
 
 
-def save_snippets(store: Store, records: list[dict], actor: str | None, action: str) -> dict[str, int]:
+def save_snippets(store: Store, records: list[dict], actor: str | None, action: str,
+                  expected_version: int | None = None) -> dict[str, int]:
     """Create or update several snippets (by key) in one transaction; count what happened.
 
     Unchanged snippets get no new version. The index is updated in the same transaction.
+    ``expected_version`` (one record): Conflict unless the stored snippet is at that version
+    when the transaction reads it; a writer on another node that commits in between makes the
+    conditional update fail (StaleWrite), which is the same Conflict.
     """
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     changed = []
@@ -91,6 +95,8 @@ def save_snippets(store: Store, records: list[dict], actor: str | None, action: 
         existing = store.get_snippets([r["key"] for r in records])
         for record in records:
             old = existing.get(record["key"])
+            if expected_version is not None and old and old["version"] != expected_version:
+                raise _edited_meanwhile(record["key"], old["version"], expected_version)
             outcome, new = _merge(old, record, actor, now)
             counts[outcome] += 1
             if outcome == "created":
@@ -99,7 +105,10 @@ def save_snippets(store: Store, records: list[dict], actor: str | None, action: 
                 continue
             else:
                 new.update(version=old["version"] + 1, updated_at=now, updated_by=actor)
-                store.update_snippet(old["id"], new)
+                try:
+                    store.update_snippet(old["id"], new)
+                except StaleWrite:
+                    raise _edited_meanwhile(record["key"], old["version"] + 1, old["version"]) from None
             store.add_version(new["id"], new["version"], action, _snapshot(new), actor, now)
             changed.append(new)
         if changed:
@@ -170,9 +179,7 @@ def update_snippet(store: Store, key: str, changes: dict, actor: str) -> dict:
                             errors={"fields": {name: ["Send a label."] for name in unlabelled}})
     expected = changes.pop("expected_version", None)
     if expected is not None and expected != current["version"]:
-        raise Conflict(f"Snippet {key!r} is at version {current['version']}, not {expected}: "
-                       "someone changed it meanwhile. Reload it and apply your change again.",
-                       current_version=current["version"])
+        raise _edited_meanwhile(key, current["version"], expected)
     if changes.pop("key", key) != key:
         raise Unprocessable("A snippet's key cannot change; create a new snippet and archive this one.",
                             errors={"key": ["Keys are stable; this one is " + repr(key) + "."]})
@@ -186,8 +193,14 @@ def update_snippet(store: Store, key: str, changes: dict, actor: str) -> dict:
                                 errors={"translations": ["Do not repeat the default language among translations."]})
         record.update(to_record({k: merged[k] for k in _TEXT_KEYS}))
     record["key"] = key
-    save_snippets(store, [record], actor, "update")
+    save_snippets(store, [record], actor, "update", expected_version=expected)
     return get_snippet(store, key)
+
+
+def _edited_meanwhile(key: str, current: int, expected: int) -> Conflict:
+    return Conflict(f"Snippet {key!r} is at version {current}, not {expected}: "
+                    "someone changed it meanwhile. Reload it and apply your change again.",
+                    current_version=current)
 
 
 def archive_snippet(store: Store, key: str, actor: str) -> dict:

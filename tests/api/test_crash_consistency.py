@@ -74,7 +74,7 @@ def assert_agree(home: Path) -> dict:
         COUNTS["snippets_compared"] += len(tokens)
         return {s["key"]: s for s in store.iter_snippets()}
     finally:
-        store.conn.close()
+        store.close()
 
 
 @pytest.fixture(scope="module")

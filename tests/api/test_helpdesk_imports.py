@@ -17,7 +17,7 @@ def snippets(app) -> dict[str, dict]:
     try:
         return {s["key"]: s for s in store.iter_snippets()}
     finally:
-        store.conn.close()
+        store.close()
 
 
 def body(snippet: dict) -> str:

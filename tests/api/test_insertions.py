@@ -10,6 +10,8 @@ from server.db import open_store
 from server.localise import local_date
 from server.offers.service import issue_code
 
+from tests.conftest import BOTH_STORES
+
 INSERT = "/api/v1/insertions"
 CODE = re.compile(r"^SHIPFREE-[A-Z2-7]{13}$")
 
@@ -30,7 +32,7 @@ def codes(app) -> list[dict]:
     try:
         return store.list_codes(limit=1000)[0]
     finally:
-        store.conn.close()
+        store.close()
 
 
 def test_cancel_unshipped_inserts_text_with_a_fresh_code_and_records_it(demo, client, agent):
@@ -50,11 +52,12 @@ def test_cancel_unshipped_inserts_text_with_a_fresh_code_and_records_it(demo, cl
         offer["code"], "maria@example.com", "ana", "T-100", "reply/cancel-unshipped")
     store = open_store(demo.config["DATABASE"])
     row = store.get_insertion("T-100", "reply/cancel-unshipped")
-    store.conn.close()
+    store.close()
     assert row["agent"] == "ana" and row["snippet_version"] == 1 and row["offer_code_id"] == code["id"]
     assert row["language"] == "en" and "cancel" in row["ticket_text"]
 
 
+@BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
 def test_double_click_returns_the_same_code_never_a_second(demo, client, agent):
     first = insert(client, agent).json
     again = insert(client, agent)
@@ -110,6 +113,7 @@ def test_offer_needs_a_customer_identity(demo, client, agent):
     assert r.status_code == 422 and "customer.email or customer.id" in r.json["detail"]
 
 
+@BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
 def test_per_customer_limit_at_its_edge(demo, client, agent):
     # free-shipping: at most 1 per customer in 90 days.
     assert insert(client, agent, ticket=cancel_ticket("T-1")).status_code == 201
@@ -121,6 +125,7 @@ def test_per_customer_limit_at_its_edge(demo, client, agent):
     assert len(codes(demo)) == 1
 
 
+@BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
 def test_per_customer_window_frees_up(demo):
     store = open_store(demo.config["DATABASE"])
     long_ago = datetime.now(timezone.utc) - timedelta(days=91)
@@ -130,10 +135,11 @@ def test_per_customer_window_frees_up(demo):
     with store.transaction():
         fresh = issue_code(store, offer_key="free-shipping", ticket_id="new", snippet_key="reply/cancel-unshipped",
                            customer={"email": "x@example.com"}, agent="ana")
-    store.conn.close()
+    store.close()
     assert fresh["status"] == "issued"
 
 
+@BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
 def test_per_agent_daily_limit_and_approval_threshold(demo, client, agent):
     # goodwill-10 (reply/price-match): 10 per agent per day; above 5 a manager must approve.
     statuses = []
@@ -180,6 +186,7 @@ def test_rejected_and_voided_codes(demo, client, agent, manager):
     assert client.post("/api/v1/offer-codes/99999/void", headers=manager).status_code == 404
 
 
+@BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
 def test_pool_codes_are_handed_out_once_then_refused(demo, client, agent, manager):
     r = client.post("/api/v1/offers/free-shipping/pool", json={"codes": ["SHOP-AAAA1", "SHOP-AAAA2"]}, headers=manager)
     assert r.json == {"added": 2, "skipped": 0, "total": 2, "free": 2}
@@ -240,11 +247,12 @@ def test_suggest_lists_fill_in_fields(demo, client, agent):
     assert "fields.new_address" in change["missing"]
 
 
+@BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
 def test_suggest_records_what_it_showed(demo, client, agent):
     client.post("/api/v1/suggest", json={"ticket": cancel_ticket("T-ev")}, headers=agent)
     demo.extensions["replyassist.events"].flush()  # written off the request path, in batches
     store = open_store(demo.config["DATABASE"])
     rows = store.conn.execute("SELECT ticket_id, agent, language, shown FROM suggestion_events").fetchall()
-    store.conn.close()
+    store.close()
     assert len(rows) == 1 and rows[0]["ticket_id"] == "T-ev" and rows[0]["agent"] == "ana"
     assert '["policy", "policy/order_issue/manage_cancel", 1]' in rows[0]["shown"]

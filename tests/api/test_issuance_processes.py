@@ -1,27 +1,27 @@
 """End to end: three waitress processes issuing goodwill codes at once over one store.
 
-Issuance counts limits and takes pool codes inside a ``BEGIN IMMEDIATE`` transaction, which
-SQLite serialises across processes. Here several processes (and threads in each) issue at the
-same moment, and the responses and the SQLite file must show that no limit was exceeded, no
-pool code went out twice, and a repeated insertion never made a second code.
+Issuance counts limits and takes pool codes after taking the offer's lock (SQLite's write lock,
+a row lock on PostgreSQL), which serialises issuers across processes. Here several processes
+(and threads in each) issue at the same moment, on each store, and the responses and the store
+must show that no limit was exceeded, no pool code went out twice, and a repeated insertion
+never made a second code.
 """
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from server.auth import create_user
 from server.db import open_store
-from server.process import ServerProcess, start_all
+from server.process import ServerProcess, flask_cli, start_all
 from tests.api.test_server_process import START_WAIT, Response, call
-from tests.conftest import copy_demo_home
+from tests.conftest import BOTH_STORES, copy_demo_home
+from tests.pg import query as store_query
 
 pytestmark = pytest.mark.slow
 
@@ -38,24 +38,30 @@ class Cluster:
     bases: list[str]
     agents: list[str]  # tokens of agent-1, agent-2, agent-3
     manager: str
-    database: Path
+    database: str  # the SQLite file or the PostgreSQL URL
 
 
 @pytest.fixture
-def cluster(tmp_path, demo_template) -> Iterator[Cluster]:
-    """Three waitress processes over one fresh demo home, three agents and a manager."""
-    home = copy_demo_home(demo_template, tmp_path / "home")
+def cluster(request, tmp_path, database) -> Iterator[Cluster]:
+    """Three waitress processes over one fresh demo store, three agents and a manager."""
+    home = tmp_path / "home"
+    env = {}
+    if "://" in database:  # PostgreSQL: the demo template is a SQLite file, load the demo itself
+        env = {"REPLYASSIST_DATABASE_URL": database}
+        flask_cli(home, "demo", env=env)
+    else:
+        copy_demo_home(request.getfixturevalue("demo_template"), home)
     users = [("agent-1", "agent"), ("agent-2", "agent"), ("agent-3", "agent"), ("marco", "manager")]
-    store = open_store(str(home / "replyassist.sqlite3"))  # in-process: a CLI start-up per user costs seconds
+    store = open_store(database)  # in-process: a CLI start-up per user costs seconds
     try:
         tokens = [create_user(store, name, role) for name, role in users]
     finally:
-        store.conn.close()
-    servers = [ServerProcess(home, threads=THREADS, log=home / f"server-{n}.log") for n in range(PROCESSES)]
+        store.close()
+    servers = [ServerProcess(home, threads=THREADS, log=home / f"server-{n}.log", env=env) for n in range(PROCESSES)]
     try:
         start_all(servers, timeout=START_WAIT)
         yield Cluster(bases=[f"{s.url}/api/v1" for s in servers], agents=tokens[:3], manager=tokens[3],
-                      database=home / "replyassist.sqlite3")
+                      database=database)
     finally:
         for server in servers:
             server.stop(timeout=10)
@@ -101,12 +107,8 @@ def price_ticket(ticket_id: str, email: str) -> dict:
             "customer": {"first_name": "Lea", "email": email}}
 
 
-def query(database: Path, sql: str, *params) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+def query(database: str, sql: str, *params) -> list[tuple]:
+    return store_query(database, sql, *params)
 
 
 def statuses(results: list[Response]) -> Counter:
@@ -117,6 +119,7 @@ def refusals(results: list[Response]) -> Counter:
     return Counter(r.json["limit"] for r in results if r.status == 409)
 
 
+@BOTH_STORES  # each store's own way of serialising issuers (sqlite: write lock; PG: row lock)
 def test_a_pool_code_goes_to_exactly_one_insertion(cluster):
     pool_codes = [f"SHOP-POOL{n:03d}" for n in range(30)]
     r = call(cluster.bases[0], "POST", "/offers/free-shipping/pool", token=cluster.manager,
@@ -146,6 +149,7 @@ def test_a_pool_code_goes_to_exactly_one_insertion(cluster):
     assert sorted(recorded) == sorted((ticket_id, code_id) for code_id, _, _, ticket_id in rows)
 
 
+@BOTH_STORES  # each store's own way of serialising issuers (sqlite: write lock; PG: row lock)
 def test_one_customer_gets_one_code_however_many_tickets_arrive_at_once(cluster):
     results = all_at_once([insertion(cluster, i, agent=i % 3, key=CANCEL,
                                      ticket=cancel_ticket(f"SAME-{i}", "same.customer@example.com"))
@@ -176,6 +180,7 @@ def test_an_agent_issues_at_most_the_daily_limit_and_the_later_ones_wait_for_app
             assert r.json["offer"]["code"] is None and r.json["text"] is None and "approval" in r.json["notice"]
 
 
+@BOTH_STORES  # each store's own way of serialising issuers (sqlite: write lock; PG: row lock)
 def test_the_same_insertion_sent_at_once_to_every_process_makes_one_code(cluster):
     ticket = cancel_ticket("TWELVE-CLICKS", "clicker@example.com")
     results = all_at_once([insertion(cluster, i, agent=0, key=CANCEL, ticket=ticket) for i in range(12)])

@@ -63,6 +63,6 @@ def test_learned_examples_count_for_their_true_language(demo, client, agent):
         learner = demo.extensions["replyassist.learner"]
         learner.refresh(store.data_version())
     finally:
-        store.conn.close()
+        store.close()
     assert learner.model("en", "reply").learned["reply/return-window"] == 1
     assert learner.model("nl", "reply") is None

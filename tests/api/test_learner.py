@@ -24,7 +24,7 @@ def model_counts(app, language="en", kind="reply"):
     try:
         learner(app).refresh(store.data_version())
     finally:
-        store.conn.close()
+        store.close()
     model = learner(app).model(language, kind)
     return dict(model.learned) if model else {}
 
@@ -85,7 +85,7 @@ def test_the_model_is_retrained_in_the_background_within_seconds(demo, client, a
     try:
         version = store.data_version()
     finally:
-        store.conn.close()
+        store.close()
     background.refresh(version)  # returns at once; the training runs in its thread
     deadline = time.monotonic() + 30
     while background.version != version and time.monotonic() < deadline:

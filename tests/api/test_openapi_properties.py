@@ -63,7 +63,7 @@ def api_server(tmp_path_factory, demo_template):
     home = copy_demo_home(demo_template, tmp_path_factory.mktemp("props") / "home")
     store = open_store(str(home / "replyassist.sqlite3"))
     tokens = {role: create_user(store, f"prop-{role}", role) for role in ("manager", "agent")}
-    store.conn.close()
+    store.close()
     # Self-service's rate limit (tested in test_public) would turn most of its cases into 429s.
     server = ServerProcess(home, threads=4, env={"REPLYASSIST_PUBLIC_RATE_LIMIT": "100000/60"}).start()
     server.tokens = tokens

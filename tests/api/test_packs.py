@@ -165,7 +165,7 @@ def test_export_keeps_status_owner_and_interval(demo, runner, client, manager, t
     try:
         stored = s.get_snippet(key)
     finally:
-        s.conn.close()
+        s.close()
     assert (stored["status"], stored["owner"], stored["verify_every_days"]) == ("draft", "marco", 30)
 
 

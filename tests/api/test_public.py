@@ -29,7 +29,7 @@ def key(public_app):
     try:
         return create_public_key(store, "northwind", [SHOP + "/"])
     finally:
-        store.conn.close()
+        store.close()
 
 
 def ask(client, key, q, **params):

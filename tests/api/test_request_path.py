@@ -41,19 +41,20 @@ def test_an_edited_reply_renders_its_new_text(demo, client, agent, manager):
 
 def test_a_pooled_connection_never_carries_a_transaction(tmp_path):
     database = str(tmp_path / "db.sqlite3")
-    open_store(database).conn.close()
+    open_store(database).close()
     pool = ConnectionPool(database)
     conn = pool.take()
-    conn.execute("BEGIN IMMEDIATE")
+    conn.begin(write=True)
     conn.execute("INSERT INTO meta VALUES ('left-behind', '1')")
     pool.give_back(conn)  # as a request that failed half-way does at teardown
+    assert pool.engine.pool.checkedin() == 1  # kept for the next request
     again = pool.take()
-    assert again is conn and not again.in_transaction
+    assert not again.in_transaction
     assert again.execute("SELECT count(*) FROM meta WHERE key = 'left-behind'").fetchone()[0] == 0
     other = open_store(database)  # the write lock was released
     with other.transaction():
         other.conn.execute("INSERT INTO meta VALUES ('next', '1')")
-    other.conn.close()
+    other.close()
     pool.give_back(again)
 
 
@@ -70,7 +71,7 @@ def test_events_reach_the_database_without_a_flush(demo, client, agent):
             time.sleep(0.1)
         assert ids == [f"E-{n}" for n in range(5)]  # all of them, in order, by the background writer
     finally:
-        store.conn.close()
+        store.close()
 
 
 def _suggest(server: ServerProcess, token: str, ticket_id: str) -> None:
@@ -106,5 +107,5 @@ def test_stopping_the_servers_loses_no_event(tmp_path, demo_template):
     try:
         ids = {r[0] for r in store.conn.execute("SELECT ticket_id FROM suggestion_events")}
     finally:
-        store.conn.close()
+        store.close()
     assert ids == {f"{name}-{n}" for name in servers for n in range(20)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from server.cli import DEMO_DIR
-from tests.conftest import DEMO_SNIPPETS, load_jsonl
+from tests.conftest import BOTH_STORES, DEMO_SNIPPETS, load_jsonl
 
 SNIPPETS = "/api/v1/snippets"
 KEY = "policy/store/umbrella-loans"
@@ -112,6 +112,7 @@ def test_get_snippet_and_404(client, agent, umbrella):
     assert "policy/store/no-such-thing" in r.json["detail"]
 
 
+@BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
 def test_list_filters_by_kind_status_and_tag(demo, client, agent, manager):
     replies = load_jsonl(DEMO_DIR / "replies.jsonl")
     everything = load_jsonl(DEMO_DIR / "policies.jsonl") + replies
@@ -167,6 +168,7 @@ def test_patch_changes_one_field_as_version_two_and_keeps_the_rest(client, manag
     assert versions[1]["snapshot"]["texts"]["en"]["title"] == UMBRELLA["title"]
 
 
+@BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
 def test_patch_of_a_stale_version_is_409_and_changes_nothing(client, manager, store, umbrella):
     r = client.patch(url(KEY), json={"version": 1, "title": "Umbrella loans for members"}, headers=manager)
     assert r.status_code == 200 and r.json["version"] == 2
@@ -225,6 +227,7 @@ def test_delete_archives_keeps_history_and_leaves_suggest_and_search(demo, clien
     assert key not in search_keys(client, agent, "annullare ordine", language="it")
 
 
+@BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
 def test_verify_records_who_and_when(client, manager, store, umbrella):
     # A new snippet starts verified by its creator, so day one is not "everything due".
     assert umbrella["verification"]["due"] is False and umbrella["verification"]["verified_by"] == "marco"
@@ -257,6 +260,7 @@ def test_versions_are_listed_newest_first_and_readable_one_by_one(client, manage
     assert r.status_code == 404 and r.content_type == "application/problem+json"
 
 
+@BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
 def test_restore_stores_the_old_content_as_a_new_version_and_reindexes(client, agent, manager, store, umbrella):
     r = client.patch(url(KEY), json={"title": "Parasol lending at the store", "tags": ["store"]},
                      headers=manager)

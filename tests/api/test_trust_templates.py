@@ -49,7 +49,7 @@ def test_a_template_that_explodes_on_one_ticket_is_a_clear_error_and_writes_noth
     assert codes(demo) == []  # no code issued, no insertion recorded
     store = open_store(demo.config["DATABASE"])
     assert store.get_insertion("TR-1", "reply/trap") is None
-    store.conn.close()
+    store.close()
     shown = client.post("/api/v1/suggest", json={"ticket": ticket, "limit": 20}, headers=agent)
     assert shown.status_code == 200
     [trap] = [h for h in shown.json["replies"] if h["key"] == "reply/trap"]
@@ -64,7 +64,7 @@ def test_a_template_stored_before_the_checks_never_goes_out_as_source(demo, clie
     with store.transaction():  # as an old store might hold it
         store.conn.execute("UPDATE snippets SET texts = json_set(texts, '$.en.body', ?) WHERE key = ?",
                            ("Hi {% include 'x' %} {{ ''.__class__ }}", "reply/cancel-unshipped"))
-    store.conn.close()
+    store.close()
     r = insert(client, agent)
     assert r.status_code == 422 and "include %} is not available" in r.json["detail"]
     assert "text" not in r.json and "Hi {%" not in r.text and codes(demo) == []

@@ -58,7 +58,7 @@ def manager_client(demo, home):
 def db(demo):
     s = open_store(demo.config["DATABASE"])
     yield s
-    s.conn.close()
+    s.close()
 
 
 def make_person(db, name: str, role: str, password: str = "correct horse battery") -> str:

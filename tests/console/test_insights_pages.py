@@ -21,7 +21,7 @@ def events(demo):  # noqa: F811
     """Three gift-card tickets shown suggestions, nothing inserted; one cancel ticket inserted."""
     store = open_store(demo.config["DATABASE"])
     headers = {"Authorization": f"Bearer {create_user(store, 'ana', 'agent')}"}
-    store.conn.close()
+    store.close()
     client = demo.test_client()
     for n in range(3):
         r = client.post("/api/v1/suggest", json={"ticket": {"id": f"G-{n}", "body": GIFT, "language": "en"}},
@@ -88,4 +88,4 @@ def test_helpdesk_import_dry_run_then_import(manager_client, demo):  # noqa: F81
                                                       "language": "en", "upload": upload, "confirm": "1"})
     assert r.status_code == 302
     assert store.get_snippet("reply/zendesk/send-prepaid-label")["status"] == "published"
-    store.conn.close()
+    store.close()
