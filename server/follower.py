@@ -127,7 +127,7 @@ class Follower(Reindexer):
             self._lead_handle.close()
             self._lead_handle = None
         if self._poller is not None:
-            self._poller.conn.close()
+            self._poller.close()
             self._poller = None
 
     def leads(self) -> bool:

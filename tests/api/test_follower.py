@@ -15,6 +15,7 @@ from server.db import open_store
 from server.follower import Follower, read_rebuilds
 from server.indexing import index_health
 from tests.api.test_index_sync import search_keys, store_and_index_agree
+from tests.conftest import BOTH_STORES
 
 UMBRELLA = {"key": "policy/store/umbrella-loans", "kind": "policy", "language": "en",
             "title": "Umbrella loans at the store",
@@ -24,13 +25,16 @@ UMBRELLA = {"key": "policy/store/umbrella-loans", "kind": "policy", "language": 
 @pytest.fixture
 def node_b(demo, tmp_path):
     """A second node: its own home and index, the demo app's store."""
-    return create_app({"TESTING": True, "HOME": str(tmp_path / "node-b"), "DATABASE": demo.config["DATABASE"]})
+    app = create_app({"TESTING": True, "HOME": str(tmp_path / "node-b"), "DATABASE": demo.config["DATABASE"]})
+    yield app
+    app.extensions["replyassist.connections"].close()  # psycopg warns (an error here) of unclosed ones
 
 
 def follower_of(app, **kwargs) -> Follower:
     return Follower(app.config["DATABASE"], app.config["INDEX_DIR"], **kwargs)
 
 
+@BOTH_STORES
 def test_the_follower_applies_another_nodes_write_and_a_restart_resumes_from_its_position(
         demo, node_b, client, agent, manager, store):
     r = node_b.test_client().post("/api/v1/snippets", json=UMBRELLA, headers=manager)
@@ -120,4 +124,4 @@ def test_the_follower_thread_follows_on_its_own_and_stops_cleanly(demo, node_b, 
     try:
         assert index_health(store, demo.config["INDEX_DIR"])["lag_writes"] == 0
     finally:
-        store.conn.close()
+        store.close()

@@ -46,9 +46,8 @@ def shared_database(env: dict[str, str]) -> str:
     return env.get("REPLYASSIST_DATABASE_URL") or env["REPLYASSIST_DATABASE"]
 
 
-# TODO(2026-12-01): add "postgresql" when pg's branch (tests/pg.py, the `postgres` fixture) is in
-# main; demo_store already handles it (run green on a trial merge of pg's branch at f61c56f).
-STORES = ["sqlite"]
+# A shared SQLite file (one machine, several homes) and a real PostgreSQL server (tests/pg.py).
+STORES = ["sqlite", "postgresql"]
 
 
 @dataclass
@@ -80,7 +79,7 @@ def nodes(request, tmp_path_factory) -> Iterator[Nodes]:
     try:
         manager, other = create_user(store, "marco", "manager"), create_user(store, "agent-2", "agent")
     finally:
-        store.conn.close()
+        store.close()
     a = ServerProcess(home_a, env=env, log=home_a / "server.log")
     paused = {"REPLYASSIST_PAUSE_AT": PAUSE_POINT, "REPLYASSIST_PAUSE_DIR": str(root), "REPLYASSIST_READY_MAX_LAG": "0"}
     b = ServerProcess(home_b, kind="gunicorn", workers=2, env={**env, **paused}, log=home_b / "server.log")
