@@ -209,7 +209,7 @@ class Reindexer:
         while True:
             woken = self._wake.wait(self.PERIOD if self.watch else None)
             self._wake.clear()
-            if not Path(self.database).exists():  # the home went away (a test's tmp dir): stop
+            if not Path(self.index_dir).parent.exists():  # the home went away (a test's tmp dir): stop
                 return
             try:
                 if woken:
