@@ -38,6 +38,11 @@ MAX_OTHER = 2_000  # snippet texts that stand for the other class (a sample of a
 C = 0.5  # regularisation of the linear SVM (ABCD dev halves: 0.3-1 within 0.02 of top-1)
 TEMPERATURE = 6.0  # softmax sharpness of the SVM's margins, so they read as probabilities
 PAUSE = 0.3  # seconds to let more insertions arrive before a training
+# At most this share of a core goes to training. A 10k store's training takes seconds of
+# GIL-holding Python; retrained back to back while a desk inserts all day, it made every
+# suggest in that process wait (bench/latency.py live pass). Between trainings the process
+# rests (1 / DUTY - 1) times the last training's duration: 0.2 s → 0.3 s pause, 3 s → 9 s.
+DUTY = 0.25
 
 
 def _word_features(lang: str):
@@ -192,7 +197,7 @@ class Learner:
 
     def _run(self) -> None:
         while True:
-            time.sleep(PAUSE)
+            time.sleep(max(PAUSE, (self.took or 0.0) * (1 / DUTY - 1)))
             try:
                 self.train_now()
             except Exception:  # keep the previous models; the next change retries
