@@ -2,12 +2,12 @@
 the unpacked extension (Debian's /usr/bin/chromium; see ../shared/notes/browser-tests.md)."""
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
 
 from server.process import ServerProcess
+from tests.conftest import copy_demo_home, demo_token
 
 EXTENSION = Path(__file__).resolve().parents[2] / "extension"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -57,9 +57,8 @@ class Server(ServerProcess):
 
 def demo_home(parent: Path, template: Path) -> tuple[Path, str]:
     """A copy of the session's demo home (see ``demo_template``); returns it and the demo agent's token."""
-    home = parent / "home"
-    shutil.copytree(template, home)
-    return home, (home / "demo-agent.token").read_text().strip()
+    home = copy_demo_home(template, parent / "home")
+    return home, demo_token(home)
 
 
 def launch(playwright, profile: Path | None = None):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from server import create_app, people
 from server.auth import create_user
 from server.db import open_store
+from tests.conftest import copy_demo_home
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>"\'&'
@@ -36,9 +36,7 @@ def post(client, url: str, data: dict | None = None, page: str | None = None, **
 @pytest.fixture
 def demo(demo_template, tmp_path):
     """An app over a fresh copy of the demo home (store, index, demo manager)."""
-    home = tmp_path / "home"
-    shutil.copytree(demo_template, home)
-    return create_app({"TESTING": True, "HOME": str(home)})
+    return create_app({"TESTING": True, "HOME": str(copy_demo_home(demo_template, tmp_path / "home"))})
 
 
 @pytest.fixture
