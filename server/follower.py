@@ -70,13 +70,16 @@ def note_rebuild(index_dir: str | Path, **changes: object) -> None:
 
 
 @contextmanager
-def file_lock(path: Path) -> Iterator[bool]:
-    """Hold an exclusive lock on ``path`` if no other process (or handle) holds it; say whether."""
+def file_lock(path: Path, *, wait: bool = False) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path`` if no other process (or handle) holds it; say whether.
+
+    With ``wait``, wait for the holder to let go instead (always yields True).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+b")
     try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             yield False
             return

@@ -16,7 +16,6 @@ processes' commits; ``/api/v1/health`` reports the lag and any disagreement.
 """
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 import time
@@ -299,14 +298,10 @@ def ensure_index(app: Flask) -> None:
     database, index_dir = app.config["DATABASE"], app.config["INDEX_DIR"]
     # Several workers start at once (gunicorn): one rebuilds or catches up, the others wait for
     # it and then find the index in step, instead of each building its own and racing to swap.
-    lock_path = Path(index_dir).parent / f".{Path(index_dir).name}.start.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            _ensure_index(app, database, index_dir)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    from server.follower import file_lock, home_file
+
+    with file_lock(home_file(index_dir, "start.lock"), wait=True):
+        _ensure_index(app, database, index_dir)
 
 
 def _ensure_index(app: Flask, database: str, index_dir: str) -> None:
