@@ -45,6 +45,9 @@ DEFAULTS = {
     # Load the language models in the background at start (off: on the first detection, which
     # saves a CLI command or a test's short-lived process ~2 s of CPU).
     "WARM_UP": True,
+    # Train the learner's models in one niced child process per node and publish them to a file
+    # every worker loads (server/trainer.py); off: each process trains its own in a thread.
+    "TRAINER_PROCESS": True,
     # Serve /demo pages (the demo helpdesk). On under `make run`, off by default.
     "DEMO": False,
     # Per-customer offer limits: "strip" counts maria+x@ as maria@ (sub-addressing), "keep"
@@ -63,7 +66,7 @@ ENV_PREFIX = "REPLYASSIST_"
 _FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB", "EVENTS_PAUSE", "INDEX_FOLLOW_SECONDS"}
 _INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "INDEX_FOLLOW_MAX_WRITES", "CONSOLE_IDLE_MINUTES",
          "PUBLIC_MAX_AGE", "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT"}
-_BOOLS = {"DEMO", "TESTING", "WARM_UP"}
+_BOOLS = {"DEMO", "TESTING", "WARM_UP", "TRAINER_PROCESS"}
 
 
 def _coerce(name: str, value: str) -> object:
