@@ -156,7 +156,12 @@ class Follower(Reindexer):
                 if self._stopping.is_set() or not Path(self.index_dir).parent.exists():
                     return  # stopped, or the home went away (a test's tmp dir)
                 try:
-                    if woken:  # this process logged learned text: index it soon, leader or not
+                    if woken and self.watch and not self.leads():
+                        # This process logged learned text; the leader's next poll indexes it. A
+                        # commit here too held this worker's GIL against its requests and raced
+                        # the leader for the writer lock (bench/latency.py's live pass).
+                        continue
+                    if woken:  # this process logged learned text: index it soon
                         time.sleep(self.PAUSE)
                         self.flush()
                     else:
