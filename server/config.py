@@ -48,6 +48,9 @@ DEFAULTS = {
     # Train the learner's models in one niced child process per node and publish them to a file
     # every worker loads (server/trainer.py); off: each process trains its own in a thread.
     "TRAINER_PROCESS": True,
+    # The trainer process's niceness: it yields the cores to the serving processes (0: an equal
+    # share; the higher, the longer a busy node waits for a retrained model).
+    "TRAINER_NICE": 10,
     # Serve /demo pages (the demo helpdesk). On under `make run`, off by default.
     "DEMO": False,
     # Per-customer offer limits: "strip" counts maria+x@ as maria@ (sub-addressing), "keep"
@@ -65,7 +68,7 @@ DEFAULTS = {
 ENV_PREFIX = "REPLYASSIST_"
 _FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB", "EVENTS_PAUSE", "INDEX_FOLLOW_SECONDS"}
 _INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "INDEX_FOLLOW_MAX_WRITES", "CONSOLE_IDLE_MINUTES",
-         "PUBLIC_MAX_AGE", "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT"}
+         "PUBLIC_MAX_AGE", "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT", "TRAINER_NICE"}
 _BOOLS = {"DEMO", "TESTING", "WARM_UP", "TRAINER_PROCESS"}
 
 

@@ -166,9 +166,11 @@ def build_models(store: Store) -> dict[tuple[str, str], Model]:
 class Learner:
     """The current models of one process, retrained in the background when the store changes."""
 
-    def __init__(self, database: str, background: bool = True, models_file: Path | None = None) -> None:
+    def __init__(self, database: str, background: bool = True, models_file: Path | None = None,
+                 nice: int = 10) -> None:
         self.database, self.background = database, background
         self.models_file = models_file  # published by the node's trainer process: load, never train
+        self.nice = nice  # of that trainer process
         self._published = None
         self.models: dict[tuple[str, str], Model] = {}
         self.version: int | None = None  # the store's data version the models reflect
@@ -248,7 +250,8 @@ def init_app(app) -> None:
     if not testing and app.config.get("TRAINER_PROCESS"):
         from server.trainer import models_path
         models_file = models_path(app.config["INDEX_DIR"])
-    learner = Learner(app.config["DATABASE"], background=not testing, models_file=models_file)
+    learner = Learner(app.config["DATABASE"], background=not testing, models_file=models_file,
+                      nice=app.config["TRAINER_NICE"])
     app.extensions["replyassist.learner"] = learner
     if learner.background and models_file is None:
         learner.refresh(-1)  # the first model, from what the store already learned

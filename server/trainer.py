@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT = 1  # bump when the published file's shape changes: an old file is then retrained
-NICE = 10  # the trainer yields the cores to the serving processes
 # The trainer no longer shares a GIL with requests, so it may use more of a core than the
 # in-process learner's DUTY: between trainings it rests as long as the last one took.
 DUTY = 0.5
@@ -120,11 +119,11 @@ def _exit_when_parent_closes() -> None:
 
 
 def main() -> None:
-    """``python -m server.trainer``: read ``{"database", "path"}`` from stdin, then train until stdin closes."""
+    """``python -m server.trainer``: read ``{"database", "path", "nice"}`` from stdin, then train until stdin closes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [trainer %(process)d] %(levelname)s %(message)s")
     config = json.loads(sys.stdin.readline())
     threading.Thread(target=_exit_when_parent_closes, daemon=True).start()
-    os.nice(NICE)
+    os.nice(config["nice"])
     run(config["database"], Path(config["path"]), parent=os.getppid())
 
 
@@ -132,8 +131,8 @@ def main() -> None:
 class Supervisor:
     """Takes the node's trainer lock if free, and keeps a trainer child running while it holds it."""
 
-    def __init__(self, database: str, path: Path) -> None:
-        self.database, self.path = database, path
+    def __init__(self, database: str, path: Path, nice: int = 10) -> None:
+        self.database, self.path, self.nice = database, path, nice
         self.lock_path = path.with_name(path.name.replace("models.pickle", "trainer.lock"))
         self.child: subprocess.Popen | None = None
         self.starts = 0
@@ -168,7 +167,7 @@ class Supervisor:
         self.child = subprocess.Popen([sys.executable, "-m", "server.trainer"], stdin=subprocess.PIPE,
                                       cwd=ROOT, env=env)
         # The store's URL goes through the pipe, not the command line (``ps`` shows that to all).
-        self.child.stdin.write(json.dumps({"database": self.database, "path": str(self.path)}).encode() + b"\n")
+        self.child.stdin.write(json.dumps({"database": self.database, "path": str(self.path), "nice": self.nice}).encode() + b"\n")
         self.child.stdin.flush()
         self.starts, self._exited_at = self.starts + 1, 0.0
 
@@ -197,7 +196,7 @@ class Published:
 
     def __init__(self, learner) -> None:
         self.learner = learner
-        self.supervisor = Supervisor(learner.database, learner.models_file)
+        self.supervisor = Supervisor(learner.database, learner.models_file, learner.nice)
         self.loads = 0
         self._loaded: tuple | None = None  # identity of the file the models came from
         self._thread: threading.Thread | None = None
