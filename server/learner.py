@@ -167,10 +167,10 @@ class Learner:
     """The current models of one process, retrained in the background when the store changes."""
 
     def __init__(self, database: str, background: bool = True, models_file: Path | None = None,
-                 nice: int = 10) -> None:
+                 trainer: dict | None = None) -> None:
         self.database, self.background = database, background
         self.models_file = models_file  # published by the node's trainer process: load, never train
-        self.nice = nice  # of that trainer process
+        self.trainer = trainer or {}  # that process's options (server/trainer.py: nice, follow)
         self._published = None
         self.models: dict[tuple[str, str], Model] = {}
         self.version: int | None = None  # the store's data version the models reflect
@@ -245,13 +245,12 @@ def _published(learner: Learner):
 
 def init_app(app) -> None:
     """Give the app its learner; under TESTING it trains inline, so tests see a known model."""
+    from server.trainer import models_path, options, trains_aside
+
     testing = app.config.get("TESTING")
-    models_file = None
-    if not testing and app.config.get("TRAINER_PROCESS"):
-        from server.trainer import models_path
-        models_file = models_path(app.config["INDEX_DIR"])
+    models_file = models_path(app.config["INDEX_DIR"]) if trains_aside(app) else None
     learner = Learner(app.config["DATABASE"], background=not testing, models_file=models_file,
-                      nice=app.config["TRAINER_NICE"])
+                      trainer=options(app))
     app.extensions["replyassist.learner"] = learner
     if learner.background and models_file is None:
         learner.refresh(-1)  # the first model, from what the store already learned

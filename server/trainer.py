@@ -1,5 +1,6 @@
-"""One trainer per node: the learner's models are trained in a niced child process and published
-to a file in the node's home, which every serving process loads when it changes.
+"""One trainer process per node: it trains the learner's models (niced) and publishes them to a
+file in the node's home, which every serving process loads when it changes; and it follows the
+store for the node's index (server/follower.py), so no serving process commits in the background.
 
 Training a 10k store's models takes seconds of GIL-holding Python (TF-IDF over thousands of
 texts). Done in a thread of each gunicorn worker, it made every suggest of that worker wait
@@ -9,6 +10,10 @@ at ``nice`` +10: it watches the store's data version and, when it moved, trains 
 and writes ``<home>/.index.models.pickle`` aside and renames it (never half a file). Workers
 poll the file's identity a few times a second and load a new one in their own background
 thread: one unpickle, then one assignment swap (requests see the old models or the new).
+
+The leader's learned-text commits (a Whoosh commit about once a second while agents insert)
+were the other GIL-heavy background work of a serving process; they run here too, in a thread
+of normal priority. Workers only open and warm each new view (server/indexing.py).
 
 The file is derived from the store and can always be rebuilt: a missing or unreadable one just
 means "train again". Each node trains its own from the shared store (SQLite or PostgreSQL), so
@@ -38,6 +43,19 @@ DUTY = 0.5
 POLL = 0.3  # seconds between looks at the store's data version (child) or the file (workers)
 SUPERVISE = 1.0  # seconds between a worker's looks at the lock and its child
 RESTART_PAUSE = 5.0  # a child that exited early is started again after this long
+
+
+def trains_aside(app) -> bool:
+    """Whether this app's node trains (and follows the store) in a trainer process: servers, not tests."""
+    return not app.config.get("TESTING") and bool(app.config.get("TRAINER_PROCESS"))
+
+
+def options(app) -> dict:
+    """What the trainer process needs besides the store: its niceness, and how to follow the store."""
+    from server.indexing import watching
+    follow = {"index_dir": app.config["INDEX_DIR"], "period": app.config["INDEX_FOLLOW_SECONDS"],
+              "max_writes": app.config["INDEX_FOLLOW_MAX_WRITES"]}
+    return {"nice": app.config["TRAINER_NICE"], "follow": follow if watching(app) else None}
 
 
 def models_path(index_dir: str | Path) -> Path:
@@ -119,11 +137,18 @@ def _exit_when_parent_closes() -> None:
 
 
 def main() -> None:
-    """``python -m server.trainer``: read ``{"database", "path", "nice"}`` from stdin, then train until stdin closes."""
+    """``python -m server.trainer``: read ``{"database", "path", "nice", "follow"}`` from stdin, then train until stdin closes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [trainer %(process)d] %(levelname)s %(message)s")
     config = json.loads(sys.stdin.readline())
     threading.Thread(target=_exit_when_parent_closes, daemon=True).start()
-    os.nice(config["nice"])
+    follow = config.get("follow")
+    if follow:  # the node's index follows the store from here: no serving process commits in the background
+        from server.follower import Follower
+        Follower(config["database"], follow["index_dir"], watch=True, period=follow["period"],
+                 max_writes=follow["max_writes"]).start()
+    # Linux sets a thread's niceness, and new threads inherit it: only this thread (the training)
+    # is niced, the follower's commits keep their normal priority.
+    os.nice(config.get("nice", 0))
     run(config["database"], Path(config["path"]), parent=os.getppid())
 
 
@@ -131,8 +156,8 @@ def main() -> None:
 class Supervisor:
     """Takes the node's trainer lock if free, and keeps a trainer child running while it holds it."""
 
-    def __init__(self, database: str, path: Path, nice: int = 10) -> None:
-        self.database, self.path, self.nice = database, path, nice
+    def __init__(self, database: str, path: Path, options: dict | None = None) -> None:
+        self.database, self.path, self.options = database, path, options or {}
         self.lock_path = path.with_name(path.name.replace("models.pickle", "trainer.lock"))
         self.child: subprocess.Popen | None = None
         self.starts = 0
@@ -167,7 +192,7 @@ class Supervisor:
         self.child = subprocess.Popen([sys.executable, "-m", "server.trainer"], stdin=subprocess.PIPE,
                                       cwd=ROOT, env=env)
         # The store's URL goes through the pipe, not the command line (``ps`` shows that to all).
-        self.child.stdin.write(json.dumps({"database": self.database, "path": str(self.path), "nice": self.nice}).encode() + b"\n")
+        self.child.stdin.write(json.dumps({**self.options, "database": self.database, "path": str(self.path)}).encode() + b"\n")
         self.child.stdin.flush()
         self.starts, self._exited_at = self.starts + 1, 0.0
 
@@ -196,7 +221,7 @@ class Published:
 
     def __init__(self, learner) -> None:
         self.learner = learner
-        self.supervisor = Supervisor(learner.database, learner.models_file, learner.nice)
+        self.supervisor = Supervisor(learner.database, learner.models_file, learner.trainer)
         self.loads = 0
         self._loaded: tuple | None = None  # identity of the file the models came from
         self._thread: threading.Thread | None = None

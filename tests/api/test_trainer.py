@@ -63,7 +63,7 @@ def test_a_worker_loads_the_published_models_and_ignores_a_corrupt_file(demo, cl
 
 def test_only_one_trainer_runs_per_node_and_another_worker_takes_over(demo, tmp_path):
     path = models_path(demo.config["INDEX_DIR"])
-    first, second = (Supervisor(demo.config["DATABASE"], path, nice=0) for _ in range(2))
+    first, second = (Supervisor(demo.config["DATABASE"], path, {"nice": 0}) for _ in range(2))
     try:
         first.ensure()
         second.ensure()
