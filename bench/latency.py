@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -184,6 +185,30 @@ def send(conn: http.client.HTTPConnection, method: str, path: str, body: str, he
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def learner_lag(server: ServerProcess) -> dict | None:
+    """How far the server's models trail the store (/health's ``learner``; None if it does not say)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        status, body, _ = send(conn, "GET", "/api/v1/health", "", {})
+    finally:
+        conn.close()
+    learner = json.loads(body).get("learner") if status == 200 else None
+    if not learner or learner.get("data_version") is None:
+        return learner and {"versions_behind": None, "trained_seconds_ago": None}
+    at = datetime.fromisoformat(learner["trained_at"]).timestamp()
+    return {"versions_behind": learner["store_data_version"] - learner["data_version"],
+            "trained_seconds_ago": round(time.time() - at, 1), "took_seconds": learner["took_seconds"]}
+
+
+def describe_lag(lag: dict | None) -> str:
+    if lag is None:
+        return "not reported"
+    if lag["versions_behind"] is None:
+        return "never trained"
+    return (f"{lag['versions_behind']} data versions behind, last trained {lag['trained_seconds_ago']} s ago "
+            f"(took {lag['took_seconds']} s)")
 
 
 def post_suggest(conn: http.client.HTTPConnection, token: str, ticket_id: str, text: str) -> tuple[float, float, bool]:
@@ -566,6 +591,7 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
                 for load in loads.values():
                     load.reset()
                 live = _interleaved(servers, tokens, tickets["live"], "l")
+                learners = {name: learner_lag(server) for name, server in servers.items()}
             finally:
                 for load in loads.values():
                     load.__exit__(None, None, None)
@@ -579,11 +605,13 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
                                                 "insert_ms": pct(load.times["insert"], 50, 99),
                                                 "save_ms": pct(load.times["save"], 50, 99),
                                                 "failed": len(load.failed), "failures": load.failed[:5],
-                                                "server_cores": round(live_cpu[name], 2)})
+                                                "server_cores": round(live_cpu[name], 2),
+                                                "learner": learners.get(name)})
                 progress(f"size {size} [{name}]: live p50 {results[name]['live_ms']['p50']} "
                          f"p99 {results[name]['live_ms']['p99']} ms; {len(load.failed)} load requests failed; "
                          f"{load.done['insert'] / load.seconds:.2f} insertions/s and {load.done['save'] / load.seconds:.2f} "
-                         f"saves/s achieved; the server used {live_cpu[name]:.2f} cores of CPU")
+                         f"saves/s achieved; the server used {live_cpu[name]:.2f} cores of CPU; "
+                         f"learner at the end: {describe_lag(learners.get(name))}")
         for name, server in servers.items():
             results[name]["memory"] = memory_summary(server)
     finally:
@@ -648,7 +676,8 @@ def print_table(results: list[dict], args: argparse.Namespace) -> None:
             print(f"| {r['size']:,} | {name} | {trio(v['quiet_ms'])} | {trio(live)} | {vs_quiet} | {vs_fts5} "
                   f"| {v['repeat_ms']['p50']:.1f} / {v['repeat_ms']['p99']:.1f} | {v.get('quiet_cpu_ms', '-')} "
                   f"| {load.get('insertions_per_s', 0)} ins/s, {load.get('saves_per_s', 0)} saves/s, "
-                  f"{load.get('failed', 0)} failed, server {load.get('server_cores', '-')} cores "
+                  f"{load.get('failed', 0)} failed, server {load.get('server_cores', '-')} cores, "
+                  f"learner {describe_lag(load.get('learner'))} "
                   f"| {pss(v['memory'])} |")
         print(f"| {r['size']:,} | SQLite FTS5 full OR | {trio(r['fts5_ms'])} | | | | | | | |")
     print()

@@ -49,8 +49,9 @@ DEFAULTS = {
     # every worker loads (server/trainer.py); off: each process trains its own in a thread.
     "TRAINER_PROCESS": True,
     # The trainer process's niceness: it yields the cores to the serving processes (0: an equal
-    # share; the higher, the longer a busy node waits for a retrained model).
-    "TRAINER_NICE": 10,
+    # share; the higher, the longer a busy node waits for a retrained model: at 10 on a loaded
+    # 2-core machine a 10k training did not finish within a minute, bench/README.md).
+    "TRAINER_NICE": 5,
     # Serve /demo pages (the demo helpdesk). On under `make run`, off by default.
     "DEMO": False,
     # Per-customer offer limits: "strip" counts maria+x@ as maria@ (sub-addressing), "keep"

@@ -6,7 +6,7 @@ Training a 10k store's models takes seconds of GIL-holding Python (TF-IDF over t
 texts). Done in a thread of each gunicorn worker, it made every suggest of that worker wait
 behind it while agents inserted (bench/latency.py's live pass, profiled with py-spy). Here one
 worker per node (whoever holds ``<home>/.index.trainer.lock``) runs ``python -m server.trainer``
-at ``nice`` +10: it watches the store's data version and, when it moved, trains from the store
+at ``nice`` +5 (``TRAINER_NICE``): it watches the store's data version and, when it moved, trains from the store
 and writes ``<home>/.index.models.pickle`` aside and renames it (never half a file). Workers
 poll the file's identity a few times a second and load a new one in their own background
 thread: one unpickle, then one assignment swap (requests see the old models or the new).
