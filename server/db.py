@@ -1123,12 +1123,16 @@ class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfS
             yield _snippet_from_row(row)
 
     def insert_snippet(self, data: dict) -> int:
-        """Insert a snippet row; return its id."""
+        """Insert a snippet row; return its id. StaleWrite if another writer created the key
+        since this transaction read it (on PostgreSQL the insert waits for that writer's commit)."""
         cols = [*self._SNIPPET_COLUMNS, "created_at"]
         params = [*self._snippet_params(data), data["updated_at"]]
-        return self.conn.execute(
-            f"INSERT INTO snippets ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) RETURNING id",
-            params).fetchone()[0]
+        row = self.conn.execute(
+            f"INSERT INTO snippets ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            "ON CONFLICT (key) DO NOTHING RETURNING id", params).fetchone()
+        if row is None:
+            raise StaleWrite(f"snippet {data['key']!r} was created by another writer")
+        return row[0]
 
     def update_snippet(self, snippet_id: int, data: dict) -> None:
         """Overwrite a snippet row's editable columns, going from ``data["version"] - 1`` to
