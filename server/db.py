@@ -61,9 +61,14 @@ def utcnow() -> str:
 
 
 # -- engines and connections -----------------------------------------------------------------
+def is_url(database: str) -> bool:
+    """Whether a database setting is a server's URL (postgresql://...) rather than a SQLite file."""
+    return "://" in database
+
+
 def database_url(database: str) -> sa.URL:
     """The SQLAlchemy URL of a database setting: a URL (postgresql://...) or a SQLite file path."""
-    if "://" not in database:
+    if not is_url(database):
         return sa.URL.create("sqlite", database=database)
     url = sa.make_url(database)
     if url.drivername in ("postgresql", "postgres"):  # psycopg 3 is the driver we ship
@@ -227,7 +232,7 @@ class Connection:
 
 def connect(database: str) -> Connection:
     """A connection of its own (not pooled) to a database setting (SQLite path or URL)."""
-    if "://" not in database:  # as sqlite3.connect always did here: the folder may be new (or gone)
+    if not is_url(database):  # as sqlite3.connect always did here: the folder may be new (or gone)
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     return Connection(_unpooled_engine(database))
 
