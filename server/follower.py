@@ -100,7 +100,7 @@ class Follower(Reindexer):
         super().__init__(database, index_dir, watch)
         self.PERIOD, self.max_writes = period, max_writes
         # False in a serving process whose node follows the store from the trainer process
-        # (server/trainer.py): it never commits in the background, only warms for new commits.
+        # (server/trainer.py): it never commits in the background.
         self.lead = lead
         self.lock_path = home_file(index_dir, "follower.lock")
         self._stopping = threading.Event()
@@ -182,10 +182,8 @@ class Follower(Reindexer):
     def poll(self) -> str:
         """Look at the store's head once (if this process leads); apply or rebuild when behind."""
         if not self.leads():
-            generation = latest_generation(self.index_dir)
-            if self.on_sync is not None and self._seen != (-1, generation):
-                self._seen = (-1, generation)
-                self.on_sync()  # the leader committed: open the new view here, before a suggest needs it
+            # Not warmed here: a view opened by the next suggest measured no worse under live
+            # load than one warmed at every commit (bench/README.md, third round).
             return "another worker follows"
         if self._poller is None:
             self._poller = Store(connect(self.database))
