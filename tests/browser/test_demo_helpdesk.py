@@ -215,12 +215,12 @@ def test_keyboard_choose_insert_and_close(tab, server):
     assert sidebar.get_attribute("data-open") == "true"
 
 
-def _set_verified_at(database: str, key: str, at: str | None) -> str | None:
+def _set_verified_at(database, key: str, at: str | None) -> str | None:
     """Change a snippet's row by hand, logged as every write of the app is (server/readcache.py
     follows the log); the value it had."""
     from server.db import open_store
 
-    store = open_store(database)
+    store = open_store(str(database))
     try:
         with store.transaction():
             was = store.get_snippet(key)["verified_at"]
