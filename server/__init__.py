@@ -58,6 +58,8 @@ def create_app(test_config: dict | None = None) -> Flask:
             and os.environ.get("FLASK_RUN_FROM_CLI") != "true"):
         # So the first ticket of the day isn't the one that waits for the models to load.
         language.warm_up(language.candidates(["en", "it", "id", "ja", "ar"], app.config["DETECT_LANGUAGES"]))
+        from server import warming
+        warming.prewarm_search_in_background(app)  # and doesn't read postings from Whoosh cold
     demo.init_app(app)  # the demo helpdesk, only when DEMO is on
     console.init_app(app)  # the managers' console, in every mode
     return app
