@@ -45,24 +45,25 @@ class Pairs:
 
     def __rand__(self, query: frozenset) -> frozenset:
         """``query & self``: the query's pairs this text has."""
-        numbers = self.numbers
-        return frozenset(pair for number, pair in _numbered(query, self.vocabulary) if number in numbers)
+        pairs = _numbered(query, self.vocabulary)
+        found = pairs.keys() & self.numbers  # one pass over the array, in C
+        return frozenset(pairs[number] for number in found) if found else frozenset()
 
     __and__ = __rand__
 
 
 # (query, vocabulary, its size, numbered query): one ticket is checked against ~60 texts in a row.
-_last: tuple = (None, None, 0, ())
+_last: tuple = (None, None, 0, {})
 
 
-def _numbered(query: frozenset, vocabulary: dict[str, int]) -> tuple:
+def _numbered(query: frozenset, vocabulary: dict[str, int]) -> dict[int, tuple[str, str]]:
+    """The query's pairs by number (a pair with a term no text has is in no text: left out)."""
     global _last
     last_query, last_vocabulary, size, numbered = _last
     if last_query is query and last_vocabulary is vocabulary and size == len(vocabulary):
         return numbered  # (a grown vocabulary may number a pair that had no number before)
     size = len(vocabulary)
-    numbered = tuple((vocabulary[a] << 32 | vocabulary[b], (a, b)) for a, b in query
-                     if a in vocabulary and b in vocabulary)  # a term no text has: no text has the pair
+    numbered = {vocabulary[a] << 32 | vocabulary[b]: (a, b) for a, b in query if a in vocabulary and b in vocabulary}
     _last = (query, vocabulary, size, numbered)
     return numbered
 
