@@ -61,9 +61,14 @@ def utcnow() -> str:
 
 
 # -- engines and connections -----------------------------------------------------------------
+def is_url(database: str) -> bool:
+    """Whether a database setting is a server's URL (postgresql://...) rather than a SQLite file."""
+    return "://" in database
+
+
 def database_url(database: str) -> sa.URL:
     """The SQLAlchemy URL of a database setting: a URL (postgresql://...) or a SQLite file path."""
-    if "://" not in database:
+    if not is_url(database):
         return sa.URL.create("sqlite", database=database)
     url = sa.make_url(database)
     if url.drivername in ("postgresql", "postgres"):  # psycopg 3 is the driver we ship
@@ -227,7 +232,7 @@ class Connection:
 
 def connect(database: str) -> Connection:
     """A connection of its own (not pooled) to a database setting (SQLite path or URL)."""
-    if "://" not in database:  # as sqlite3.connect always did here: the folder may be new (or gone)
+    if not is_url(database):  # as sqlite3.connect always did here: the folder may be new (or gone)
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     return Connection(_unpooled_engine(database))
 
@@ -1141,12 +1146,16 @@ class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfS
             yield _snippet_from_row(row)
 
     def insert_snippet(self, data: dict) -> int:
-        """Insert a snippet row; return its id."""
+        """Insert a snippet row; return its id. StaleWrite if another writer created the key
+        since this transaction read it (on PostgreSQL the insert waits for that writer's commit)."""
         cols = [*self._SNIPPET_COLUMNS, "created_at"]
         params = [*self._snippet_params(data), data["updated_at"]]
-        return self.conn.execute(
-            f"INSERT INTO snippets ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) RETURNING id",
-            params).fetchone()[0]
+        row = self.conn.execute(
+            f"INSERT INTO snippets ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            "ON CONFLICT (key) DO NOTHING RETURNING id", params).fetchone()
+        if row is None:
+            raise StaleWrite(f"snippet {data['key']!r} was created by another writer")
+        return row[0]
 
     def update_snippet(self, snippet_id: int, data: dict) -> None:
         """Overwrite a snippet row's editable columns, going from ``data["version"] - 1`` to
