@@ -228,7 +228,7 @@ class BulkSegmentWriter(SegmentWriter):
                         block = docs[start:start + limit]
                         values = b"".join(map(pack_uint, freqs[start:start + limit])) if fixed else None
                         postings.add_block(block, weights[start:start + limit], values,
-                                           [lengths.get(d) for d in block], start + limit >= len(docs))
+                                           list(map(lengths.get, block)), start + limit >= len(docs))
                 writer.finish_term()
             writer.finish_field()
         writer.close()
