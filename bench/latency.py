@@ -453,6 +453,20 @@ def _cpu_all(servers: dict[str, ServerProcess]) -> dict[str, float]:
     return {name: cpu_seconds(server) for name, server in servers.items()}
 
 
+def settle(servers: dict[str, ServerProcess], busy_ms_per_s: float = 50.0, timeout: float = 300.0) -> float:
+    """Wait until the servers' start-up work in the background (prewarming the search cache and the
+    phrase pairs, the first training) is done: each uses under ``busy_ms_per_s`` of CPU a second.
+    Otherwise the first rows count that work as the requests'. Returns the seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        cpu, t = _cpu_all(servers), time.perf_counter()
+        time.sleep(1.0)
+        used = _cpu_all(servers)
+        if all((used[name] - cpu[name]) / (time.perf_counter() - t) * 1000 < busy_ms_per_s for name in servers):
+            break
+    return time.perf_counter() - started
+
+
 # -- one size ------------------------------------------------------------------------------
 def pct(values: list[float], *qs: float) -> dict[str, float]:
     if not values:
@@ -554,8 +568,9 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
     started = time.perf_counter()
     try:
         start_all(servers.values(), timeout=900)
-        progress(f"size {size}: {args.server} up for {', '.join(servers)} in "
-                 f"{time.perf_counter() - started:.1f} s; {len(tickets['warmup'])} warm-up tickets")
+        up = time.perf_counter() - started
+        progress(f"size {size}: {args.server} up for {', '.join(servers)} in {up:.1f} s; start-up work done "
+                 f"{settle(servers):.1f} s later; {len(tickets['warmup'])} warm-up tickets")
         _interleaved(servers, tokens, tickets["warmup"], "w")
         progress(f"size {size}: quiet pass, {len(tickets['quiet'])} distinct tickets")
         # What the servers burn with no request (background threads), so it can be taken out.
@@ -628,7 +643,8 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
             servers = _servers(variants, fresh_homes(server_spec.replace(":", "-")), server_spec)
             try:
                 start_all(servers.values(), timeout=900)
-                progress(f"size {size}: throughput on {server_spec}: warming every worker")
+                progress(f"size {size}: throughput on {server_spec}: start-up work done in {settle(servers):.1f} s; "
+                         f"warming every worker")
                 warm = tickets["throughput"][:10 * workers * threads]
                 for name, server in servers.items():
                     throughput(server, tokens[name]["agent"], warm, workers * threads, len(warm))

@@ -60,6 +60,9 @@ DEFAULTS = {
     # Memory (MB) each process may give the search cache (postings, lengths, stored fields per
     # index segment); bench/README.md says what 10k snippets take.
     "SEARCH_CACHE_MB": 256,
+    # Snippets each process keeps parsed for /suggest (LRU, ~5 KB each), checked against the
+    # store's change log once per request (server/readcache.py).
+    "SNIPPET_CACHE": 4096,
     # Seconds suggestion events gather before one background write (server/events.py).
     "EVENTS_PAUSE": 0.2,
     # The managers' console: a session idle this long (minutes) ends.
@@ -68,7 +71,7 @@ DEFAULTS = {
 
 ENV_PREFIX = "REPLYASSIST_"
 _FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB", "EVENTS_PAUSE", "INDEX_FOLLOW_SECONDS"}
-_INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "INDEX_FOLLOW_MAX_WRITES", "CONSOLE_IDLE_MINUTES",
+_INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "INDEX_FOLLOW_MAX_WRITES", "CONSOLE_IDLE_MINUTES", "SNIPPET_CACHE",
          "PUBLIC_MAX_AGE", "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT", "TRAINER_NICE"}
 _BOOLS = {"DEMO", "TESTING", "WARM_UP", "TRAINER_PROCESS"}
 

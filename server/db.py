@@ -605,14 +605,13 @@ class InsightsStoreMixin:
             return {}
         marks = ",".join("?" * len(keys))
         found = {k: {"not_helpful": 0, "inserted": 0} for k in keys}
-        for key, n in self.conn.execute(
-                f"SELECT snippet_key, count(DISTINCT agent) FROM feedback WHERE snippet_key IN ({marks}) "
-                f"AND at >= ? AND coalesce(reason, '') != 'wrong_language' GROUP BY snippet_key", [*keys, since]):
-            found[key]["not_helpful"] = n
-        for key, n in self.conn.execute(
-                f"SELECT snippet_key, count(DISTINCT agent) FROM insertions WHERE snippet_key IN ({marks}) "
-                f"AND created_at >= ? GROUP BY snippet_key", [*keys, since]):
-            found[key]["inserted"] = n
+        # One statement, not two: on PostgreSQL each is a round trip of every /suggest.
+        for what, key, n in self.conn.execute(
+                f"SELECT 'not_helpful', snippet_key, count(DISTINCT agent) FROM feedback WHERE snippet_key IN ({marks}) "
+                f"AND at >= ? AND coalesce(reason, '') != 'wrong_language' GROUP BY snippet_key UNION ALL "
+                f"SELECT 'inserted', snippet_key, count(DISTINCT agent) FROM insertions WHERE snippet_key IN ({marks}) "
+                f"AND created_at >= ? GROUP BY snippet_key", [*keys, since, *keys, since]):
+            found[key][what] = n
         return found
 
     # -- imports -----------------------------------------------------------------------------
@@ -713,6 +712,7 @@ class SelfServiceStoreMixin:
             "INSERT INTO value_labels (language, path, value, label, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
             [(language, path, value, label, utcnow(), by) for path, values in labels.items()
              for value, label in values.items()])
+        self.bump_settings_version()
 
     # -- recent and favourite replies ------------------------------------------------------
     def favourites(self, agent: str) -> list[str]:
@@ -858,6 +858,22 @@ class PerfStoreMixin:
                               "VALUES (?, ?, ?, ?, ?, ?)",
                               [(t, a, lang, json.dumps(shown), at, text) for t, a, lang, shown, at, text in events])
 
+    def read_versions(self) -> tuple[int, str, int, int]:
+        """What the request caches check, in one statement: the change log's head (seq, token),
+        the data version and the settings version (server/readcache.py)."""
+        row = self.conn.execute(
+            "SELECT (SELECT seq FROM index_writes ORDER BY seq DESC LIMIT 1), "
+            "(SELECT token FROM index_writes ORDER BY seq DESC LIMIT 1), "
+            "(SELECT value FROM meta WHERE key = 'data_version'), "
+            "(SELECT value FROM meta WHERE key = 'settings_version')").fetchone()
+        return row[0] or 0, row[1] or "", int(row[2] or 0), int(row[3] or 0)
+
+    def bump_settings_version(self) -> None:
+        """Count a write to users, synonyms, value labels or offers (after it: readers that see
+        the new count see the write). Every process's request caches of those read it."""
+        self.conn.execute("INSERT INTO meta (key, value) VALUES ('settings_version', '1') ON CONFLICT (key) "
+                          "DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)")
+
 
 class ConsoleStoreMixin:
     """Queries of the managers' console: people, sessions, sign-in throttle, snippet library."""
@@ -878,6 +894,8 @@ class ConsoleStoreMixin:
             raise ValueError(f"update_user takes {sorted(allowed)}")
         sets = ", ".join(f"{c} = ?" for c in columns)
         self.conn.execute(f"UPDATE users SET {sets} WHERE name = ?", [*columns.values(), name])
+        if columns.keys() & {"role", "active", "token_hash"}:  # what token checks read
+            self.bump_settings_version()
 
     def count_active(self, role: str) -> int:
         """How many active users have a role."""
@@ -1181,8 +1199,10 @@ class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfS
     # -- users -----------------------------------------------------------------------------
     def create_user(self, name: str, role: str, token_hash: str) -> int:
         """Insert a user; return its id."""
-        return self.conn.execute("INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?) "
-                                 "RETURNING id", (name, role, token_hash, utcnow())).fetchone()[0]
+        user_id = self.conn.execute("INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?) "
+                                    "RETURNING id", (name, role, token_hash, utcnow())).fetchone()[0]
+        self.bump_settings_version()
+        return user_id
 
     def get_user(self, name: str) -> dict | None:
         """A user by name, or None."""
@@ -1192,6 +1212,7 @@ class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfS
     def set_user_token(self, name: str, token_hash: str) -> None:
         """Replace a user's token."""
         self.conn.execute("UPDATE users SET token_hash = ? WHERE name = ?", (token_hash, name))
+        self.bump_settings_version()
 
     def user_by_token_hash(self, token_hash: str) -> dict | None:
         """The user owning a token hash, or None."""
@@ -1212,6 +1233,7 @@ class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfS
             "ON CONFLICT (language) DO UPDATE SET groups = excluded.groups, "
             "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
             (language, json.dumps(groups, ensure_ascii=False), utcnow(), by))
+        self.bump_settings_version()
 
     # -- offers ----------------------------------------------------------------------------
     def upsert_offer(self, key: str, data: dict) -> bool:
@@ -1221,6 +1243,7 @@ class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfS
             "INSERT INTO offers (key, data, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
             (key, json.dumps(data, ensure_ascii=False), utcnow()))
+        self.bump_settings_version()
         return exists is None
 
     def get_offer(self, key: str) -> dict | None:
