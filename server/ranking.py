@@ -10,6 +10,7 @@ each word was right).
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from dataclasses import replace
@@ -122,7 +123,8 @@ WORDING_SHOWN = 0.25  # a cosine from which `why` says the wording is close
 CHAR_GRAMS = (3, 5)
 
 
-@functools.lru_cache(maxsize=8192)
+# ~12 KB per body-sized text: 2,048 texts (~25 MB) hold the candidates of the tickets at hand.
+@functools.lru_cache(maxsize=2048)
 def char_grams(text: str) -> tuple[np.ndarray, np.ndarray]:
     """A text's character 3-5 grams within words: sorted gram ids (hashes) and sublinear counts (1 + log tf)."""
     counts: Counter = Counter()
@@ -134,7 +136,7 @@ def char_grams(text: str) -> tuple[np.ndarray, np.ndarray]:
             if len(padded) <= n:
                 break  # a short word counts once, not once per length
     ids = np.fromiter((hash(g) for g in counts), dtype=np.int64, count=len(counts))
-    tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+    tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
     order = np.argsort(ids)
     return ids[order], tf[order]
 
