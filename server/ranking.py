@@ -148,27 +148,29 @@ def _wording_text(snippet: dict | None, language: str) -> str:
 
 def wording_similarity(asked: str, docs: list[str], pool: list[str]) -> list[float]:
     """Cosine of the ticket with each doc over char n-grams, TF-IDF with the IDF from ``pool``
-    (smoothed as scikit-learn's; grams the pool lacks are left out of the ticket's vector)."""
-    grams = [char_grams(t) for t in pool]
-    if not grams:
+    (smoothed as scikit-learn's; grams the pool lacks are left out of the ticket's vector).
+    Each doc must be one of the pool's texts."""
+    if not pool:
         return [0.0] * len(docs)
-    vocab, df = np.unique(np.concatenate([ids for ids, _ in grams]), return_counts=True)
-    idf = np.log((1 + len(pool)) / (1 + df)) + 1.0
-
-    def vector(text: str) -> tuple[np.ndarray, np.ndarray]:
-        ids, tf = char_grams(text)
-        at = np.minimum(np.searchsorted(vocab, ids), len(vocab) - 1)
-        known = vocab[at] == ids
-        w = tf[known] * idf[at[known]]
-        return ids[known], w / (np.sqrt(w @ w) or 1.0)
-
-    q_ids, q_w = vector(asked)
-    out = []
-    for doc in docs:
-        d_ids, d_w = vector(doc)
-        _, qi, di = np.intersect1d(q_ids, d_ids, assume_unique=True, return_indices=True)
-        out.append(float(q_w[qi] @ d_w[di]))
-    return out
+    texts = list(dict.fromkeys(pool))
+    grams = [char_grams(t) for t in texts]
+    ids = np.concatenate([i for i, _ in grams])
+    owner = np.repeat(np.arange(len(texts)), [len(i) for i, _ in grams])
+    vocab, at, df = np.unique(ids, return_inverse=True, return_counts=True)
+    idf = (np.log((1 + len(texts)) / (1 + df)) + 1.0).astype(np.float32)
+    weights = np.concatenate([tf for _, tf in grams]) * idf[at]
+    norms = np.sqrt(np.bincount(owner, weights * weights, minlength=len(texts)))
+    q_ids, q_tf = char_grams(asked)
+    where = np.minimum(np.searchsorted(vocab, q_ids), len(vocab) - 1)
+    known = vocab[where] == q_ids
+    query = np.zeros(len(vocab), dtype=np.float32)
+    query[where[known]] = q_tf[known] * idf[where[known]]
+    q_norm = float(np.sqrt(query @ query))
+    if not q_norm:
+        return [0.0] * len(docs)
+    dots = np.bincount(owner, weights * query[at], minlength=len(texts))
+    sims = dict(zip(texts, (dots / (np.where(norms > 0, norms, 1.0) * q_norm)).tolist()))
+    return [sims.get(d, 0.0) for d in docs]
 
 
 def with_wording(ranking: dict[str, list[Hit]], asked: str, snippets: dict[str, dict],
