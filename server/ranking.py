@@ -123,22 +123,37 @@ WORDING_SHOWN = 0.25  # a cosine from which `why` says the wording is close
 CHAR_GRAMS = (3, 5)
 
 
+_GRAM_BASE = np.uint64(0x100000001B3)  # multiplier of the rolling hash that numbers grams
+
+
 # ~12 KB per body-sized text: 2,048 texts (~25 MB) hold the candidates of the tickets at hand.
 @functools.lru_cache(maxsize=2048)
 def char_grams(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """A text's character 3-5 grams within words: sorted gram ids (hashes) and sublinear counts (1 + log tf)."""
-    counts: Counter = Counter()
+    """A text's character 3-5 grams within words (each word padded with a space, as
+    scikit-learn's char_wb): sorted gram numbers (64-bit hashes) and sublinear counts (1 + log tf).
+
+    In array operations over the code points: a gram is a window of the words joined by single
+    spaces that has no space inside it (a space may only pad its ends).
+    """
+    joined = " " + " ".join(text.lower().split()) + " "
+    if len(joined) < 3:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    spaces = np.concatenate(([0], np.cumsum(points == 32)))  # spaces before each position
     low, high = CHAR_GRAMS
-    for word in text.lower().split():
-        padded = f" {word} "
-        for n in range(low, high + 1):
-            counts.update(padded[i:i + n] for i in range(max(1, len(padded) - n + 1)))
-            if len(padded) <= n:
-                break  # a short word counts once, not once per length
-    ids = np.fromiter((hash(g) for g in counts), dtype=np.int64, count=len(counts))
-    tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
-    order = np.argsort(ids)
-    return ids[order], tf[order]
+    found = []
+    rolling = np.zeros(len(points), dtype=np.uint64)
+    with np.errstate(over="ignore"):  # the hash wraps around 2**64 on purpose
+        for n in range(1, high + 1):
+            size = len(points) - n + 1
+            if size <= 0:
+                break
+            rolling = rolling[:size] * _GRAM_BASE + points[n - 1:]
+            if n >= low:
+                inside = spaces[n - 1:n - 1 + size] - spaces[1:1 + size]  # spaces at positions 1..n-2
+                found.append((rolling[inside == 0] ^ np.uint64(n)).view(np.int64))
+    ids, counts = np.unique(np.concatenate(found), return_counts=True)
+    return ids, (1.0 + np.log(counts)).astype(np.float32)
 
 
 def _wording_text(snippet: dict | None, language: str) -> str:

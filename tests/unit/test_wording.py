@@ -1,6 +1,12 @@
 """Character n-gram likeness (server/ranking.py): spelling-tolerant evidence for the cold ranking."""
 from __future__ import annotations
 
+from collections import Counter
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
 from index.searcher import Hit
 from server.ranking import char_grams, wording_similarity, with_wording
 
@@ -45,3 +51,12 @@ def test_wording_lifts_the_candidate_whose_spelling_fits_and_keeps_the_best():
 def test_a_hit_without_text_in_the_store_keeps_its_score():
     hits = [Hit(key="reply/gone", kind="reply", language="en", score=3.0)]
     assert with_wording({"reply": hits}, "cancel", SNIPPETS, keep=10)["reply"][0].score == 3.0
+
+
+@pytest.mark.parametrize("text", ["Reset your password", "I never got the code!!  a b", "注文をキャンセル したい",
+                                  "إلغاء الطلب", "Non è ancora partito, ok?"])
+def test_grams_are_scikit_learns_char_wb_3_5(text):
+    expected = Counter(TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).build_analyzer()(text))
+    ids, tf = char_grams(text)
+    assert len(ids) == len(expected)
+    assert sorted(np.round(tf, 4)) == sorted(np.round(1.0 + np.log(np.array(list(expected.values()), dtype=np.float32)), 4))
