@@ -513,11 +513,21 @@ class FusedAnalyzer(CompositeAnalyzer):
             words: Iterable[str] = (text for text, _, _ in _word_spans(value, lang))
         else:  # one C-level scan; each distinct word is then analysed once per process
             words = _rules(lang)[0].findall(value)
+        t = Token(mode=mode)
+        t.boost, t.stopped = 1.0, False
+        for term in self._lookup(words):
+            t.text = term
+            yield t
+
+    def terms(self, value: str) -> list[str]:
+        """``_fast``'s terms as a list, for text without CJK (no Token per word: ~15% faster)."""
+        return list(self._lookup(_rules(self.items[0].lang)[0].findall(value)))
+
+    def _lookup(self, words: Iterable[str]) -> Iterator[str]:
+        """The terms of these words, in order (dropped words left out), each word analysed once."""
         terms = self.__dict__.get("_terms")
         if terms is None:
             terms = self.__dict__["_terms"] = {}
-        t = Token(mode=mode)
-        t.boost, t.stopped = 1.0, False
         for word in words:
             term = terms.get(word, _UNSEEN)
             if term is _UNSEEN:
@@ -525,24 +535,7 @@ class FusedAnalyzer(CompositeAnalyzer):
                 if len(terms) < _TERM_CACHE:
                     terms[word] = term
             if term is not None:
-                t.text = term
-                yield t
-
-    def terms(self, value: str) -> list[str]:
-        """``_fast``'s terms as a list, for text without CJK (no Token per word: ~25% faster)."""
-        terms = self.__dict__.get("_terms")
-        if terms is None:
-            terms = self.__dict__["_terms"] = {}
-        out = []
-        for word in _rules(self.items[0].lang)[0].findall(value):
-            term = terms.get(word, _UNSEEN)
-            if term is _UNSEEN:
-                term = self._term(word)
-                if len(terms) < _TERM_CACHE:
-                    terms[word] = term
-            if term is not None:
-                out.append(term)
-        return out
+                yield term
 
     def _text_steps(self) -> list:
         steps = self.__dict__.get("_steps")
