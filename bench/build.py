@@ -8,11 +8,12 @@ rebuilt alternately by that code and by this one, ``--rounds`` times each, over 
 so before and after are measured in the same run on the same (possibly busy) machine.
 
     .venv/bin/python bench/build.py [--sizes 1000,10000,100000] [--baseline DIR] [--rounds 1]
-                                    [--workdir DIR] [--json OUT]
+                                    [--workdir DIR] [--store-cache DIR] [--json OUT]
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -58,17 +59,35 @@ def rebuild(home: Path, root: Path) -> tuple[float, float, float, str]:
     return seconds, _children_cpu() - cpu, usage.ru_maxrss / 1024, stdout.strip().splitlines()[-1]
 
 
-def run_size(size: int, workdir: Path, pool: list[str], flows: list[str], baseline: Path | None,
-             rounds: int) -> dict:
-    """Import ``size`` snippets, then time rebuilds (alternating with the baseline's)."""
-    home = workdir / f"home-{size}"
-    home.mkdir(parents=True)
+def imported_home(size: int, workdir: Path, pool: list[str], flows: list[str], cache: Path | None) -> tuple[Path, float]:
+    """A home holding the synthetic pack of ``size`` snippets, and the import's seconds.
+
+    With ``cache``, a home imported by an earlier run from the same pack (same size and
+    content) is reused: a 100k import takes a quarter of an hour on a loaded machine, and a
+    rebuild leaves the store as it found it.
+    """
     pack = workdir / f"pack-{size}.jsonl"
     write_pack(pack, make_snippets(size, pool, flows))
+    digest = hashlib.sha256(pack.read_bytes()).hexdigest()[:16]
+    home = (cache or workdir) / f"home-{size}-{digest}"
+    done = home / ".bench-imported"
+    if cache and done.exists():
+        progress(f"size {size}: reusing the store imported in {home}")
+        return home, float(done.read_text())
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
     started = time.perf_counter()
     flask_cli(home, "pack", "import", str(pack), timeout=None)
     import_s = time.perf_counter() - started
+    done.write_text(f"{import_s:.2f}")
     progress(f"size {size}: imported in {import_s:.1f} s")
+    return home, import_s
+
+
+def run_size(size: int, workdir: Path, pool: list[str], flows: list[str], baseline: Path | None,
+             rounds: int, cache: Path | None = None) -> dict:
+    """Import ``size`` snippets (or reuse a cached import), then time rebuilds (alternating with the baseline's)."""
+    home, import_s = imported_home(size, workdir, pool, flows, cache)
     times: dict[str, list[float]] = {"baseline": [], "this": []}
     cpus: dict[str, list[float]] = {"baseline": [], "this": []}
     peaks: dict[str, list[float]] = {"baseline": [], "this": []}
@@ -98,11 +117,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--store-cache", type=Path, default=None,
+                        help="keep imported stores here and reuse them in later runs (same size and pack)")
     args = parser.parse_args(argv)
     pool, flows = sentence_pool()
     workdir = Path(tempfile.mkdtemp(prefix="build-bench-", dir=args.workdir))
     try:
-        results = [run_size(int(s), workdir, pool, flows, args.baseline, args.rounds)
+        results = [run_size(int(s), workdir, pool, flows, args.baseline, args.rounds, args.store_cache)
                    for s in args.sizes.split(",")]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -17,6 +17,7 @@ import functools
 import re
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
 import Stemmer
@@ -121,6 +122,19 @@ def _rules(lang: str) -> tuple[re.Pattern[str], dict[int, str | None]]:
     if lang == "ar":
         table.update(_ARABIC_FOLDING)
     return re.compile(word), table
+
+
+@functools.cache
+def _ascii_words(lang: str) -> re.Pattern[str]:
+    """``_rules(lang)``'s word pattern for ASCII text: the same matches, ~2.5x faster.
+
+    Marks, joiners and the other apostrophes are never ASCII, so on an ASCII text they can't
+    match; without those large classes (and with ASCII ``\\w``) the scan is cheaper.
+    """
+    word = r"[^\W_]\w*(?<!_)"
+    if lang in _APOSTROPHE_LANGUAGES:
+        word = rf"{word}(?:'{word})*"
+    return re.compile(word, re.ASCII)
 
 
 def _fold(text: str, table: dict[int, str | None]) -> str:
@@ -508,34 +522,72 @@ class FusedAnalyzer(CompositeAnalyzer):
         return self._fast(value, kwargs.get("mode", ""))
 
     def _fast(self, value: str, mode: str) -> Iterator[Token]:
-        lang = self.items[0].lang
-        if _MAYBE_CJK_RE.search(value):
-            words: Iterable[str] = (text for text, _, _ in _word_spans(value, lang))
-        else:  # one C-level scan; each distinct word is then analysed once per process
-            words = _rules(lang)[0].findall(value)
-        t = Token(mode=mode)
-        t.boost, t.stopped = 1.0, False
-        for term in self._lookup(words):
-            t.text = term
-            yield t
-
-    def terms(self, value: str) -> list[str]:
-        """``_fast``'s terms as a list, for text without CJK (no Token per word: ~15% faster)."""
-        return list(self._lookup(_rules(self.items[0].lang)[0].findall(value)))
-
-    def _lookup(self, words: Iterable[str]) -> Iterator[str]:
-        """The terms of these words, in order (dropped words left out), each word analysed once."""
         terms = self.__dict__.get("_terms")
         if terms is None:
             terms = self.__dict__["_terms"] = {}
-        for word in words:
+        t = Token(mode=mode)
+        t.boost, t.stopped = 1.0, False
+        for word in self._words(value):  # inline lookups: this runs for every query too
             term = terms.get(word, _UNSEEN)
             if term is _UNSEEN:
-                term = self._term(word)
-                if len(terms) < _TERM_CACHE:
-                    terms[word] = term
+                term = self._term_of(word)
             if term is not None:
-                yield term
+                t.text = term
+                yield t
+
+    def terms(self, value: str) -> list[str]:
+        """``_fast``'s terms as a list, for text without CJK (no Token per word: ~25% faster)."""
+        out = []
+        for word in _rules(self.items[0].lang)[0].findall(value):
+            term = self._term_of(word)
+            if term is not None:
+                out.append(term)
+        return out
+
+    def term_counts(self, value: str) -> dict[str, int]:
+        """Each term of ``value`` with how often it occurs, as indexing it would count them.
+
+        The bulk segment writer's input: words are counted first (in C), so each distinct
+        word of a text is analysed once instead of once per occurrence.
+        """
+        if None in self._text_steps():
+            counts: dict[str, int] = {}
+            for t in self(value, mode="index"):
+                if not t.stopped:
+                    counts[t.text] = counts.get(t.text, 0) + 1
+            return counts
+        words = self._words(value)
+        if not isinstance(words, list):
+            words = list(words)
+        for word in set(words).difference(self.__dict__.get("_terms", ())):
+            self._term_of(word)  # each new word analysed once, then looked up in C below
+        try:
+            counts = Counter(map(self.__dict__["_terms"].__getitem__, words))
+        except KeyError:  # the cache is full: count term by term
+            counts = Counter(self._term_of(word) for word in words)
+        counts.pop(None, None)  # dropped words (stop words, overlong)
+        return counts
+
+    def _words(self, value: str) -> Iterable[str]:
+        """The folded words of ``value``, in order, before the filters."""
+        lang = self.items[0].lang
+        if value.isascii():  # one C-level scan for the usual text
+            return _ascii_words(lang).findall(value)
+        if _MAYBE_CJK_RE.search(value):
+            return (text for text, _, _ in _word_spans(value, lang))
+        return _rules(lang)[0].findall(value)
+
+    def _term_of(self, word: str) -> str | None:
+        """``_term(word)``, remembered: each distinct word is analysed once per process."""
+        terms = self.__dict__.get("_terms")
+        if terms is None:
+            terms = self.__dict__["_terms"] = {}
+        term = terms.get(word, _UNSEEN)
+        if term is _UNSEEN:
+            term = self._term(word)
+            if len(terms) < _TERM_CACHE:
+                terms[word] = term
+        return term
 
     def _text_steps(self) -> list:
         steps = self.__dict__.get("_steps")

@@ -28,6 +28,7 @@ from whoosh.writing import LockError, PostingPool
 
 from index import faults
 from index.errors import IndexBusy, IndexUnavailable
+from index.segment_writer import BulkSegmentWriter
 from index.schema import STATE_DOC_ID, build_schema, documents_for, parse_state, state_document
 
 WRITER_TIMEOUT = 15.0  # seconds a writer waits for another to finish before giving up
@@ -270,14 +271,18 @@ class _LengthsInMemory:
 
 
 def build_segment(path: str | Path, snippets: Iterable[dict], state: tuple[int, str] | None = None,
-                  progress: Callable[[int], None] | None = None) -> int:
+                  progress: Callable[[int], None] | None = None, bulk: bool = True) -> int:
     """Write ``snippets`` into a new index at ``path`` as one segment; return its document count.
 
     One of these runs in each build process; :func:`assemble` then joins their segments.
+    ``bulk`` writes it with our bulk writer (index/segment_writer.py), else with Whoosh's.
     """
     ix = create_index(path)
-    writer = _writer(ix)
-    writer.pool = _QuickPool(writer._tempstorage, writer.newsegment, limitmb=WRITER_MB)
+    if bulk:
+        writer = BulkSegmentWriter(ix, timeout=WRITER_TIMEOUT)
+    else:
+        writer = _writer(ix)
+        writer.pool = _QuickPool(writer._tempstorage, writer.newsegment, limitmb=WRITER_MB)
     count = 0
     try:
         if state is not None:
