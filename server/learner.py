@@ -13,6 +13,7 @@ the previous one answers, so /suggest never waits for training.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import warnings
@@ -215,5 +216,8 @@ def init_app(app) -> None:
     """Give the app its learner; under TESTING it trains inline, so tests see a known model."""
     learner = Learner(app.config["DATABASE"], background=not app.config.get("TESTING"))
     app.extensions["replyassist.learner"] = learner
-    if learner.background:
+    # Not in `flask ...` commands (Flask sets FLASK_RUN_FROM_CLI): nothing there suggests, and
+    # the training thread read the whole store beside a rebuild (and kept its build processes
+    # from forking). A server trains on its first suggest anyway.
+    if learner.background and os.environ.get("FLASK_RUN_FROM_CLI") != "true":
         learner.refresh(-1)  # the first model, from what the store already learned
