@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project's root
 
-from server.process import ServerError, ServerProcess, children, flask_cli, start_all  # noqa: E402
+from server.process import ServerError, ServerProcess, children, flask_cli, memory, start_all  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 POLICIES = DATASETS / "abcd" / "policies.jsonl"
@@ -186,6 +187,30 @@ def send(conn: http.client.HTTPConnection, method: str, path: str, body: str, he
     raise AssertionError("unreachable")
 
 
+def learner_lag(server: ServerProcess) -> dict | None:
+    """How far the server's models trail the store (/health's ``learner``; None if it does not say)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        status, body, _ = send(conn, "GET", "/api/v1/health", "", {})
+    finally:
+        conn.close()
+    learner = json.loads(body).get("learner") if status == 200 else None
+    if not learner or learner.get("data_version") is None:
+        return learner and {"versions_behind": None, "trained_seconds_ago": None}
+    at = datetime.fromisoformat(learner["trained_at"]).timestamp()
+    return {"versions_behind": learner["store_data_version"] - learner["data_version"],
+            "trained_seconds_ago": round(time.time() - at, 1), "took_seconds": learner["took_seconds"]}
+
+
+def describe_lag(lag: dict | None) -> str:
+    if lag is None:
+        return "not reported"
+    if lag["versions_behind"] is None:
+        return "never trained"
+    return (f"{lag['versions_behind']} data versions behind, last trained {lag['trained_seconds_ago']} s ago "
+            f"(took {lag['took_seconds']} s)")
+
+
 def post_suggest(conn: http.client.HTTPConnection, token: str, ticket_id: str, text: str) -> tuple[float, float, bool]:
     """One suggest on a keep-alive connection: client wall ms, the server's took_ms, and whether it was empty."""
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
@@ -292,6 +317,12 @@ class Load:
             t.start()
         return self
 
+    def reset(self) -> None:
+        """Count from now on (the warm-up's requests are not part of the achieved rates)."""
+        self.started = time.perf_counter()
+        self.done = {kind: 0 for kind in self.done}
+        self.times = {kind: [] for kind in self.times}
+
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         for t in self._threads:
@@ -371,17 +402,37 @@ def throughput(server: ServerProcess, token: str, tickets: list[str], clients: i
             "per_s": round(requests / wall, 1), **pct(flat, 50, 99), "errors": len(errors)}
 
 
+def _family(server: ServerProcess) -> list[int]:
+    """The server's process, its children (gunicorn's workers) and theirs (a trainer process)."""
+    pids = [server.process.pid, *children(server.process.pid)]
+    return pids + [grandchild for pid in pids[1:] for grandchild in children(pid)]
+
+
+def _helpers(server: ServerProcess) -> list[int]:
+    """Processes the serving processes started (the node's trainer), not serving requests."""
+    serving = {p["pid"] for p in server.memory()}
+    return [pid for pid in _family(server) if pid != server.process.pid and pid not in serving]
+
+
 def memory_summary(server: ServerProcess) -> dict:
-    """RSS and PSS (MB) per serving process, and their sum."""
+    """RSS and PSS (MB) per serving process and of their helpers (the trainer), and the sum."""
     procs = server.memory()
+    helpers = []
+    for pid in _helpers(server):
+        try:
+            helpers.append(memory(pid))
+        except OSError:
+            continue
     return {"processes": len(procs),
             "rss_mb": [round(p["rss_kb"] / 1024) for p in procs],
             "pss_mb": [round(p["pss_kb"] / 1024) for p in procs],
-            "total_pss_mb": round(sum(p["pss_kb"] for p in procs) / 1024)}
+            "helper_pss_mb": [round(p["pss_kb"] / 1024) for p in helpers],
+            "total_pss_mb": round(sum(p["pss_kb"] for p in procs + helpers) / 1024)}
 
 
 def cpu_seconds(server: ServerProcess) -> float:
-    """CPU seconds (user + system, every thread) used so far by the server and its workers.
+    """CPU seconds (user + system, every thread) used so far by the server, its workers and
+    theirs (the node's trainer process, server/trainer.py).
 
     Read from /proc/<pid>/stat: on a loaded machine this moves far less than wall time, so CPU
     per request is the figure to compare between runs.
@@ -389,7 +440,7 @@ def cpu_seconds(server: ServerProcess) -> float:
     if server.process is None:
         return 0.0
     total = 0.0
-    for pid in [server.process.pid, *children(server.process.pid)]:
+    for pid in _family(server):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
         except OSError:
@@ -400,6 +451,20 @@ def cpu_seconds(server: ServerProcess) -> float:
 
 def _cpu_all(servers: dict[str, ServerProcess]) -> dict[str, float]:
     return {name: cpu_seconds(server) for name, server in servers.items()}
+
+
+def settle(servers: dict[str, ServerProcess], busy_ms_per_s: float = 50.0, timeout: float = 300.0) -> float:
+    """Wait until the servers' start-up work in the background (prewarming the search cache and the
+    phrase pairs, the first training) is done: each uses under ``busy_ms_per_s`` of CPU a second.
+    Otherwise the first rows count that work as the requests'. Returns the seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        cpu, t = _cpu_all(servers), time.perf_counter()
+        time.sleep(1.0)
+        used = _cpu_all(servers)
+        if all((used[name] - cpu[name]) / (time.perf_counter() - t) * 1000 < busy_ms_per_s for name in servers):
+            break
+    return time.perf_counter() - started
 
 
 # -- one size ------------------------------------------------------------------------------
@@ -503,8 +568,9 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
     started = time.perf_counter()
     try:
         start_all(servers.values(), timeout=900)
-        progress(f"size {size}: {args.server} up for {', '.join(servers)} in "
-                 f"{time.perf_counter() - started:.1f} s; {len(tickets['warmup'])} warm-up tickets")
+        up = time.perf_counter() - started
+        progress(f"size {size}: {args.server} up for {', '.join(servers)} in {up:.1f} s; start-up work done "
+                 f"{settle(servers):.1f} s later; {len(tickets['warmup'])} warm-up tickets")
         _interleaved(servers, tokens, tickets["warmup"], "w")
         progress(f"size {size}: quiet pass, {len(tickets['quiet'])} distinct tickets")
         # What the servers burn with no request (background threads), so it can be taken out.
@@ -533,10 +599,18 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
             for load in loads.values():
                 load.__enter__()
             try:
+                # Let the load reach its steady state first (learned-text commits, the first
+                # retraining): timed from the start, a short pass saw almost none of it.
+                time.sleep(args.live_warmup)
+                cpu = _cpu_all(servers)
+                for load in loads.values():
+                    load.reset()
                 live = _interleaved(servers, tokens, tickets["live"], "l")
+                learners = {name: learner_lag(server) for name, server in servers.items()}
             finally:
                 for load in loads.values():
                     load.__exit__(None, None, None)
+            live_cpu = {name: (after - cpu[name]) / loads[name].seconds for name, after in _cpu_all(servers).items()}
             for name, load in loads.items():
                 client, took, _ = live[name]
                 results[name].update(live_ms=pct(client, 50, 95, 99), live_took_ms=pct(took, 50, 99),
@@ -545,9 +619,14 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
                                                 "saves_per_s": round(load.done["save"] / load.seconds, 2),
                                                 "insert_ms": pct(load.times["insert"], 50, 99),
                                                 "save_ms": pct(load.times["save"], 50, 99),
-                                                "failed": len(load.failed), "failures": load.failed[:5]})
+                                                "failed": len(load.failed), "failures": load.failed[:5],
+                                                "server_cores": round(live_cpu[name], 2),
+                                                "learner": learners.get(name)})
                 progress(f"size {size} [{name}]: live p50 {results[name]['live_ms']['p50']} "
-                         f"p99 {results[name]['live_ms']['p99']} ms; {len(load.failed)} load requests failed")
+                         f"p99 {results[name]['live_ms']['p99']} ms; {len(load.failed)} load requests failed; "
+                         f"{load.done['insert'] / load.seconds:.2f} insertions/s and {load.done['save'] / load.seconds:.2f} "
+                         f"saves/s achieved; the server used {live_cpu[name]:.2f} cores of CPU; "
+                         f"learner at the end: {describe_lag(learners.get(name))}")
         for name, server in servers.items():
             results[name]["memory"] = memory_summary(server)
     finally:
@@ -564,7 +643,8 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
             servers = _servers(variants, fresh_homes(server_spec.replace(":", "-")), server_spec)
             try:
                 start_all(servers.values(), timeout=900)
-                progress(f"size {size}: throughput on {server_spec}: warming every worker")
+                progress(f"size {size}: throughput on {server_spec}: start-up work done in {settle(servers):.1f} s; "
+                         f"warming every worker")
                 warm = tickets["throughput"][:10 * workers * threads]
                 for name, server in servers.items():
                     throughput(server, tokens[name]["agent"], warm, workers * threads, len(warm))
@@ -589,13 +669,20 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
     return results
 
 
+def pss(memory: dict) -> str:
+    """PSS per serving process, then the helpers' (the trainer): "251 + 217 (+ 180)"."""
+    helpers = memory.get("helper_pss_mb") or []
+    return " + ".join(map(str, memory["pss_mb"])) + (f" (+ {' + '.join(map(str, helpers))})" if helpers else "")
+
+
 def print_table(results: list[dict], args: argparse.Namespace) -> None:
     def trio(d: dict | None) -> str:
         return f"{d['p50']:.1f} / {d['p95']:.1f} / {d['p99']:.1f}" if d else "-"
 
     print()
     print("| size | code | quiet p50/p95/p99 | live p50/p95/p99 | live p99 / quiet p99 | live p99 / FTS5 p99 "
-          "| repeat p50/p99 | server CPU ms per quiet suggest (idle taken out) | load achieved | PSS MB per process |")
+          "| repeat p50/p99 | server CPU ms per quiet suggest (idle taken out) | live load achieved, server CPU "
+          "| PSS MB per process (+ trainer) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for name, v in r["variants"].items():
@@ -605,8 +692,9 @@ def print_table(results: list[dict], args: argparse.Namespace) -> None:
             print(f"| {r['size']:,} | {name} | {trio(v['quiet_ms'])} | {trio(live)} | {vs_quiet} | {vs_fts5} "
                   f"| {v['repeat_ms']['p50']:.1f} / {v['repeat_ms']['p99']:.1f} | {v.get('quiet_cpu_ms', '-')} "
                   f"| {load.get('insertions_per_s', 0)} ins/s, {load.get('saves_per_s', 0)} saves/s, "
-                  f"{load.get('failed', 0)} failed "
-                  f"| {' + '.join(str(m) for m in v['memory']['pss_mb'])} |")
+                  f"{load.get('failed', 0)} failed, server {load.get('server_cores', '-')} cores, "
+                  f"learner {describe_lag(load.get('learner'))} "
+                  f"| {pss(v['memory'])} |")
         print(f"| {r['size']:,} | SQLite FTS5 full OR | {trio(r['fts5_ms'])} | | | | | | | |")
     print()
     print("| size | import wall time (s) | docs/s | FTS5 build (s) | tickets without suggestions |")
@@ -626,7 +714,7 @@ def print_table(results: list[dict], args: argparse.Namespace) -> None:
         for size, name, t in rows:
             print(f"| {size:,} | {name} | {t['server']} | {t['clients']} | {t['per_s']:.1f} | {t['p50']:.1f} "
                   f"| {t['p99']:.1f} | {t.get('cpu_ms', '-')} | {t['errors']} "
-                  f"| {' + '.join(str(m) for m in t['memory']['pss_mb'])} |")
+                  f"| {pss(t['memory'])} |")
     print_goals(results)
     print()
     print(f"percentiles: numpy.percentile(method={PERCENTILE_METHOD!r}); client wall times in ms; "
@@ -680,6 +768,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="server for the latency passes: gunicorn:WORKERSxTHREADS or waitress:THREADS "
                              "(default: gunicorn:2x4, the production command)")
     parser.add_argument("--live-rate", type=float, default=4.0, help="insertions per second in the live pass (default: 4; 0 skips it)")
+    parser.add_argument("--live-warmup", type=float, default=15.0,
+                        help="seconds of live load before the live pass is timed (default: 15)")
     parser.add_argument("--save-rate", type=float, default=0.5, help="manager saves per second in the live pass (default: 0.5)")
     parser.add_argument("--throughput", default="waitress:8,gunicorn:2x4",
                         help="servers to measure throughput on (comma-separated specs; '' skips)")

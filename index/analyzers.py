@@ -535,6 +535,15 @@ class FusedAnalyzer(CompositeAnalyzer):
                 t.text = term
                 yield t
 
+    def terms(self, value: str) -> list[str]:
+        """``_fast``'s terms as a list, for text without CJK (no Token per word: ~25% faster)."""
+        out = []
+        for word in self._words(value):  # the ASCII scan for ASCII text
+            term = self._term_of(word)
+            if term is not None:
+                out.append(term)
+        return out
+
     def term_counts(self, value: str) -> dict[str, int]:
         """Each term of ``value`` with how often it occurs, as indexing it would count them.
 
@@ -641,4 +650,7 @@ def analyze(lang: str, text: str) -> list[str]:
     """The terms of ``text`` in order (with repeats), analysed as the index analyses ``lang``."""
     if not text or not isinstance(text, str):
         return []
-    return [t.text for t in analyzer_for(lang)(text, mode="query")]
+    analyzer = analyzer_for(lang)
+    if None not in analyzer._text_steps() and not _MAYBE_CJK_RE.search(text):
+        return analyzer.terms(text)
+    return [t.text for t in analyzer(text, mode="query")]

@@ -45,7 +45,11 @@ LINK_TO_POLICY = 0.5  # share of a reply's score a policy it applies receives
 LINK_TO_REPLY = 0.3  # share of a policy's score the replies applying it receive
 LINKED_REPLIES = 10  # how many of the best replies lend their score to their policies
 MAX_QUERY_TERMS = 400
-SMALL_SEGMENT = 256  # segments of at most this many documents are read whole (commits' segments)
+# Segments of at most this many documents are read whole (a commit's own few documents). At 256,
+# each merge of learned-text commits into a segment of tens to hundreds of documents was read
+# whole by every worker's warm: up to ~290 ms of GIL-holding Python per view at 10k (40 commits
+# in process, bench/README.md); at 16 the worst was 41-67 ms, the suggest after unchanged.
+SMALL_SEGMENT = 16
 # (field, term) pairs a new view reads ahead from the one it replaces. 0: only masks and norms.
 # At 1,500 the read-ahead cut the suggest right after a commit from ~20 to ~6.6 ms of CPU in
 # process, but under live HTTP load each worker warmed about once a second, and that busy

@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from server import console, cors, demo  # the extension's origin checks; the demo helpdesk
     from index import segments
     from server import events  # suggestion events, written off the request path
+    from server import readcache  # the reads /suggest repeats, checked once per request
     from server.insertions.routes import bp as insertions_bp
     from server.offers.routes import bp as offers_bp
     from server.snippets.routes import bp as snippets_bp
@@ -38,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     indexing.init_app(app)
     learner.init_app(app)
     events.init_app(app)
+    readcache.init_app(app)
     segments.configure(app.config["SEARCH_CACHE_MB"])
     app.register_blueprint(api.bp)
     app.register_blueprint(snippets_bp)
@@ -56,6 +58,8 @@ def create_app(test_config: dict | None = None) -> Flask:
             and os.environ.get("FLASK_RUN_FROM_CLI") != "true"):
         # So the first ticket of the day isn't the one that waits for the models to load.
         language.warm_up(language.candidates(["en", "it", "id", "ja", "ar"], app.config["DETECT_LANGUAGES"]))
+        from server import warming
+        warming.prewarm_search_in_background(app)  # and doesn't read postings from Whoosh cold
     demo.init_app(app)  # the demo helpdesk, only when DEMO is on
     console.init_app(app)  # the managers' console, in every mode
     return app

@@ -211,8 +211,9 @@ def get_health():
     # state document that records the store version.
     documents = max(view.searcher.doc_count() - 1, 0)
     index = {**index_health(store, current_app.config["INDEX_DIR"]), "follower": reindexer().status()}
+    learner = {**current_app.extensions["replyassist.learner"].status(), "store_data_version": store.data_version()}
     return jsonify(status="ok", schema_version=store.schema_version(),
-                   snippets=store.count_snippets(), index_documents=documents, index=index)
+                   snippets=store.count_snippets(), index_documents=documents, index=index, learner=learner)
 
 
 @bp.get("/health/ready")

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 from flask import g, request
 
-from server.db import Store, get_store
+from server.db import Store
 from server.errors import Conflict, Forbidden, Unauthorized
+from server.readcache import cached_store
 
 ROLES = ("agent", "manager", "admin")
 # What each role may do; a role has its own rights and those of the roles before it.
@@ -62,7 +63,7 @@ def require(role: str) -> Callable:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("Send your API token as 'Authorization: Bearer <token>'.")
-            user = get_store().user_by_token_hash(hash_token(token.strip()))
+            user = cached_store().user_by_token_hash(hash_token(token.strip()))
             if user is None:
                 raise Unauthorized("This API token is not valid (revoked or mistyped).")
             if _RANK[user["role"]] < _RANK[role]:

@@ -45,6 +45,13 @@ DEFAULTS = {
     # Load the language models in the background at start (off: on the first detection, which
     # saves a CLI command or a test's short-lived process ~2 s of CPU).
     "WARM_UP": True,
+    # Train the learner's models in one niced child process per node and publish them to a file
+    # every worker loads (server/trainer.py); off: each process trains its own in a thread.
+    "TRAINER_PROCESS": True,
+    # The trainer process's niceness: it yields the cores to the serving processes (0: an equal
+    # share; the higher, the longer a busy node waits for a retrained model: at 10 on a loaded
+    # 2-core machine a 10k training did not finish within a minute, bench/README.md).
+    "TRAINER_NICE": 5,
     # Serve /demo pages (the demo helpdesk). On under `make run`, off by default.
     "DEMO": False,
     # Per-customer offer limits: "strip" counts maria+x@ as maria@ (sub-addressing), "keep"
@@ -53,6 +60,9 @@ DEFAULTS = {
     # Memory (MB) each process may give the search cache (postings, lengths, stored fields per
     # index segment); bench/README.md says what 10k snippets take.
     "SEARCH_CACHE_MB": 256,
+    # Snippets each process keeps parsed for /suggest (LRU, ~5 KB each), checked against the
+    # store's change log once per request (server/readcache.py).
+    "SNIPPET_CACHE": 4096,
     # Seconds suggestion events gather before one background write (server/events.py).
     "EVENTS_PAUSE": 0.2,
     # The managers' console: a session idle this long (minutes) ends.
@@ -61,9 +71,9 @@ DEFAULTS = {
 
 ENV_PREFIX = "REPLYASSIST_"
 _FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB", "EVENTS_PAUSE", "INDEX_FOLLOW_SECONDS"}
-_INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "INDEX_FOLLOW_MAX_WRITES", "CONSOLE_IDLE_MINUTES",
-         "PUBLIC_MAX_AGE", "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT"}
-_BOOLS = {"DEMO", "TESTING", "WARM_UP"}
+_INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "INDEX_FOLLOW_MAX_WRITES", "CONSOLE_IDLE_MINUTES", "SNIPPET_CACHE",
+         "PUBLIC_MAX_AGE", "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT", "TRAINER_NICE"}
+_BOOLS = {"DEMO", "TESTING", "WARM_UP", "TRAINER_PROCESS"}
 
 
 def _coerce(name: str, value: str) -> object:

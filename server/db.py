@@ -61,9 +61,14 @@ def utcnow() -> str:
 
 
 # -- engines and connections -----------------------------------------------------------------
+def is_url(database: str) -> bool:
+    """Whether a database setting is a server's URL (postgresql://...) rather than a SQLite file."""
+    return "://" in database
+
+
 def database_url(database: str) -> sa.URL:
     """The SQLAlchemy URL of a database setting: a URL (postgresql://...) or a SQLite file path."""
-    if "://" not in database:
+    if not is_url(database):
         return sa.URL.create("sqlite", database=database)
     url = sa.make_url(database)
     if url.drivername in ("postgresql", "postgres"):  # psycopg 3 is the driver we ship
@@ -227,7 +232,7 @@ class Connection:
 
 def connect(database: str) -> Connection:
     """A connection of its own (not pooled) to a database setting (SQLite path or URL)."""
-    if "://" not in database:  # as sqlite3.connect always did here: the folder may be new (or gone)
+    if not is_url(database):  # as sqlite3.connect always did here: the folder may be new (or gone)
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     return Connection(_unpooled_engine(database))
 
@@ -600,14 +605,13 @@ class InsightsStoreMixin:
             return {}
         marks = ",".join("?" * len(keys))
         found = {k: {"not_helpful": 0, "inserted": 0} for k in keys}
-        for key, n in self.conn.execute(
-                f"SELECT snippet_key, count(DISTINCT agent) FROM feedback WHERE snippet_key IN ({marks}) "
-                f"AND at >= ? AND coalesce(reason, '') != 'wrong_language' GROUP BY snippet_key", [*keys, since]):
-            found[key]["not_helpful"] = n
-        for key, n in self.conn.execute(
-                f"SELECT snippet_key, count(DISTINCT agent) FROM insertions WHERE snippet_key IN ({marks}) "
-                f"AND created_at >= ? GROUP BY snippet_key", [*keys, since]):
-            found[key]["inserted"] = n
+        # One statement, not two: on PostgreSQL each is a round trip of every /suggest.
+        for what, key, n in self.conn.execute(
+                f"SELECT 'not_helpful', snippet_key, count(DISTINCT agent) FROM feedback WHERE snippet_key IN ({marks}) "
+                f"AND at >= ? AND coalesce(reason, '') != 'wrong_language' GROUP BY snippet_key UNION ALL "
+                f"SELECT 'inserted', snippet_key, count(DISTINCT agent) FROM insertions WHERE snippet_key IN ({marks}) "
+                f"AND created_at >= ? GROUP BY snippet_key", [*keys, since, *keys, since]):
+            found[key][what] = n
         return found
 
     # -- imports -----------------------------------------------------------------------------
@@ -708,6 +712,7 @@ class SelfServiceStoreMixin:
             "INSERT INTO value_labels (language, path, value, label, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
             [(language, path, value, label, utcnow(), by) for path, values in labels.items()
              for value, label in values.items()])
+        self.bump_settings_version()
 
     # -- recent and favourite replies ------------------------------------------------------
     def favourites(self, agent: str) -> list[str]:
@@ -853,6 +858,22 @@ class PerfStoreMixin:
                               "VALUES (?, ?, ?, ?, ?, ?)",
                               [(t, a, lang, json.dumps(shown), at, text) for t, a, lang, shown, at, text in events])
 
+    def read_versions(self) -> tuple[int, str, int, int]:
+        """What the request caches check, in one statement: the change log's head (seq, token),
+        the data version and the settings version (server/readcache.py)."""
+        row = self.conn.execute(
+            "SELECT (SELECT seq FROM index_writes ORDER BY seq DESC LIMIT 1), "
+            "(SELECT token FROM index_writes ORDER BY seq DESC LIMIT 1), "
+            "(SELECT value FROM meta WHERE key = 'data_version'), "
+            "(SELECT value FROM meta WHERE key = 'settings_version')").fetchone()
+        return row[0] or 0, row[1] or "", int(row[2] or 0), int(row[3] or 0)
+
+    def bump_settings_version(self) -> None:
+        """Count a write to users, synonyms, value labels or offers (after it: readers that see
+        the new count see the write). Every process's request caches of those read it."""
+        self.conn.execute("INSERT INTO meta (key, value) VALUES ('settings_version', '1') ON CONFLICT (key) "
+                          "DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)")
+
 
 class ConsoleStoreMixin:
     """Queries of the managers' console: people, sessions, sign-in throttle, snippet library."""
@@ -873,6 +894,8 @@ class ConsoleStoreMixin:
             raise ValueError(f"update_user takes {sorted(allowed)}")
         sets = ", ".join(f"{c} = ?" for c in columns)
         self.conn.execute(f"UPDATE users SET {sets} WHERE name = ?", [*columns.values(), name])
+        if columns.keys() & {"role", "active", "token_hash"}:  # what token checks read
+            self.bump_settings_version()
 
     def count_active(self, role: str) -> int:
         """How many active users have a role."""
@@ -1123,12 +1146,16 @@ class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfS
             yield _snippet_from_row(row)
 
     def insert_snippet(self, data: dict) -> int:
-        """Insert a snippet row; return its id."""
+        """Insert a snippet row; return its id. StaleWrite if another writer created the key
+        since this transaction read it (on PostgreSQL the insert waits for that writer's commit)."""
         cols = [*self._SNIPPET_COLUMNS, "created_at"]
         params = [*self._snippet_params(data), data["updated_at"]]
-        return self.conn.execute(
-            f"INSERT INTO snippets ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) RETURNING id",
-            params).fetchone()[0]
+        row = self.conn.execute(
+            f"INSERT INTO snippets ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            "ON CONFLICT (key) DO NOTHING RETURNING id", params).fetchone()
+        if row is None:
+            raise StaleWrite(f"snippet {data['key']!r} was created by another writer")
+        return row[0]
 
     def update_snippet(self, snippet_id: int, data: dict) -> None:
         """Overwrite a snippet row's editable columns, going from ``data["version"] - 1`` to
@@ -1172,8 +1199,10 @@ class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfS
     # -- users -----------------------------------------------------------------------------
     def create_user(self, name: str, role: str, token_hash: str) -> int:
         """Insert a user; return its id."""
-        return self.conn.execute("INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?) "
-                                 "RETURNING id", (name, role, token_hash, utcnow())).fetchone()[0]
+        user_id = self.conn.execute("INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?) "
+                                    "RETURNING id", (name, role, token_hash, utcnow())).fetchone()[0]
+        self.bump_settings_version()
+        return user_id
 
     def get_user(self, name: str) -> dict | None:
         """A user by name, or None."""
@@ -1183,6 +1212,7 @@ class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfS
     def set_user_token(self, name: str, token_hash: str) -> None:
         """Replace a user's token."""
         self.conn.execute("UPDATE users SET token_hash = ? WHERE name = ?", (token_hash, name))
+        self.bump_settings_version()
 
     def user_by_token_hash(self, token_hash: str) -> dict | None:
         """The user owning a token hash, or None."""
@@ -1203,6 +1233,7 @@ class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfS
             "ON CONFLICT (language) DO UPDATE SET groups = excluded.groups, "
             "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
             (language, json.dumps(groups, ensure_ascii=False), utcnow(), by))
+        self.bump_settings_version()
 
     # -- offers ----------------------------------------------------------------------------
     def upsert_offer(self, key: str, data: dict) -> bool:
@@ -1212,6 +1243,7 @@ class Store(InsightsStoreMixin, SelfServiceStoreMixin, IndexLogStoreMixin, PerfS
             "INSERT INTO offers (key, data, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
             (key, json.dumps(data, ensure_ascii=False), utcnow()))
+        self.bump_settings_version()
         return exists is None
 
     def get_offer(self, key: str) -> dict | None:

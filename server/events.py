@@ -20,7 +20,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from server.db import open_store
+from server.db import is_url, open_store
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class EventWriter:
                 batch, self._pending = self._pending, []
             if not batch:
                 return 0
-            if "://" not in self.database and not Path(self.database).exists():  # the home went away (a tmp dir)
+            if not is_url(self.database) and not Path(self.database).exists():  # the home went away (a tmp dir)
                 log.warning("dropping %d suggestion events: %s is gone", len(batch), self.database)
                 return 0
             try:

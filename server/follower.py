@@ -96,9 +96,12 @@ class Follower(Reindexer):
     """The background thread that keeps this node's index in step with the shared store."""
 
     def __init__(self, database: str, index_dir: str, watch: bool = False, period: float = 0.4,
-                 max_writes: int = 5_000) -> None:
+                 max_writes: int = 5_000, lead: bool = True) -> None:
         super().__init__(database, index_dir, watch)
         self.PERIOD, self.max_writes = period, max_writes
+        # False in a serving process whose node follows the store from the trainer process
+        # (server/trainer.py): it never commits in the background, only warms for new commits.
+        self.lead = lead
         self.lock_path = home_file(index_dir, "follower.lock")
         self._stopping = threading.Event()
         self._lead_handle = None  # the open, locked lock file while this process follows
@@ -137,6 +140,8 @@ class Follower(Reindexer):
         """Whether this process follows the store for the node (or takes over from a dead leader)."""
         if self._lead_handle is not None:
             return True
+        if not self.lead:
+            return False
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.lock_path, "a+b")
         try:
@@ -156,7 +161,12 @@ class Follower(Reindexer):
                 if self._stopping.is_set() or not Path(self.index_dir).parent.exists():
                     return  # stopped, or the home went away (a test's tmp dir)
                 try:
-                    if woken:  # this process logged learned text: index it soon, leader or not
+                    if woken and self.watch and not self.leads():
+                        # This process logged learned text; the leader's next poll indexes it. A
+                        # commit here too held this worker's GIL against its requests and raced
+                        # the leader for the writer lock (bench/latency.py's live pass).
+                        continue
+                    if woken:  # this process logged learned text: index it soon
                         time.sleep(self.PAUSE)
                         self.flush()
                     else:
@@ -172,6 +182,10 @@ class Follower(Reindexer):
     def poll(self) -> str:
         """Look at the store's head once (if this process leads); apply or rebuild when behind."""
         if not self.leads():
+            generation = latest_generation(self.index_dir)
+            if self.on_sync is not None and self._seen != (-1, generation):
+                self._seen = (-1, generation)
+                self.on_sync()  # the leader committed: open the new view here, before a suggest needs it
             return "another worker follows"
         if self._poller is None:
             self._poller = Store(connect(self.database))

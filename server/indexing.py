@@ -337,8 +337,10 @@ def init_app(app: Flask) -> None:
     app.extensions["replyassist.searcher"] = SnippetSearcher(app.config["INDEX_DIR"])
     from server.follower import Follower  # each node's index follows the shared store
 
+    from server.trainer import trains_aside  # which then follows the store for the node
+
     keeper = Follower(app.config["DATABASE"], app.config["INDEX_DIR"],
-                      watch=watching(app),
+                      watch=watching(app), lead=not trains_aside(app),
                       period=app.config["INDEX_FOLLOW_SECONDS"], max_writes=app.config["INDEX_FOLLOW_MAX_WRITES"])
     keeper.on_sync = app.extensions["replyassist.searcher"].warm
     app.extensions["replyassist.reindexer"] = keeper

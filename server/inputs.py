@@ -77,8 +77,8 @@ class Pattern(validate.Regexp):
 
 # JSON bodies' numbers and flags as the document (JSON Schema) means them. marshmallow's own
 # fields also take "3" and 3.5 (truncated to 3) for an integer and "yes" or 1 for a boolean,
-# all of which the document refuses. (Query strings are text, and the console's forms load
-# strings through the snippet and offer schemas: those keep marshmallow's fields.)
+# all of which the document refuses. (Query strings are text: their schemas keep marshmallow's
+# fields. The console's forms turn what looks like a number into one first, server/console/forms.py.)
 def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -99,3 +99,12 @@ class JsonBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
+
+
+class JsonNumber(fields.Float):
+    """A number: 3 or 3.5, never "3"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not _number(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)

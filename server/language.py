@@ -24,6 +24,16 @@ def warm_up(languages: tuple[str, ...]) -> None:
     threading.Thread(target=load, name="lingua-warm-up", daemon=True).start()
 
 
+@functools.lru_cache(maxsize=1024)
+def _confidences(languages: tuple[str, ...], sample: str) -> tuple[tuple[str, float], ...]:
+    """The detector's confidence per language, best first; the same text asks again (the sidebar
+    re-asks after a navigation; the insertion of a suggested reply detects the ticket again)."""
+    with _lock:
+        detector = _detector(languages)
+    return tuple((v.language.iso_code_639_1.name.lower(), v.value)
+                 for v in detector.compute_language_confidence_values(sample))
+
+
 def detect(text: str, languages: tuple[str, ...], default: str, min_confidence: float) -> tuple[str, float]:
     """The most likely language of ``text`` among ``languages`` and its confidence.
 
@@ -32,16 +42,13 @@ def detect(text: str, languages: tuple[str, ...], default: str, min_confidence: 
     sample = text[:2000]  # the opening of a ticket decides; the rest only costs time
     if not sample.strip():
         return default, 0.0
-    with _lock:
-        detector = _detector(languages)
-    values = detector.compute_language_confidence_values(sample)
+    values = _confidences(languages, sample)
     if not values:
         return default, 0.0
-    best = values[0]
-    code = best.language.iso_code_639_1.name.lower()
-    if best.value < min_confidence:
-        return default, round(best.value, 3)
-    return code, round(best.value, 3)
+    code, value = values[0]
+    if value < min_confidence:
+        return default, round(value, 3)
+    return code, round(value, 3)
 
 
 # -- routing: which language a ticket is answered in -----------------------------------------
@@ -83,10 +90,7 @@ def route(text: str, languages: tuple[str, ...], known: dict[str, float], defaul
     sample = text[:2000]
     values = {}
     if sample.strip() and languages:
-        with _lock:
-            detector = _detector(languages)
-        values = {v.language.iso_code_639_1.name.lower(): v.value
-                  for v in detector.compute_language_confidence_values(sample)}
+        values = dict(_confidences(languages, sample))
     # A detector's confidence on a few letters means little ("ok" came out 74% Indonesian).
     letters = sum(ch.isalpha() for ch in sample)
     trust = min(1.0, letters / TRUSTED_LETTERS)

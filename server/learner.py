@@ -5,10 +5,12 @@ Trained on what agents inserted (the learned examples, bounded per agent and per
 ``server.ranking`` blends its probabilities with the cold ranking, so a snippet without
 examples still competes.
 
-Models live in memory only: they are derived from the store and retrained in a background
-thread whenever the store's data version moves (any insertion, clearing or snippet edit, in
-any process), one training for everything that changed meanwhile. Until a new model is ready
-the previous one answers, so /suggest never waits for training.
+Models are derived from the store and retrained whenever the store's data version moves (any
+insertion, clearing or snippet edit, in any process), one training for everything that changed
+meanwhile. In a server, one niced trainer process per node trains them and publishes a file that
+every worker loads (server/trainer.py); without that file (``models_file``) a background thread
+of the process trains, and under TESTING the training is inline. Until a new model is ready the
+previous one answers, so /suggest never waits for training.
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ import time
 import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
 
 from typing import TYPE_CHECKING
 
@@ -46,12 +51,15 @@ PAUSE = 0.3  # seconds to let more insertions arrive before a training
 DUTY = 0.25
 
 
-def _word_features(lang: str):
+def _word_terms(lang: str, text: str) -> list[str]:
     """Our analysis of ``lang`` (stop words, stemming, CJK bigrams) plus adjacent-term pairs."""
-    def features(text: str) -> list[str]:
-        terms = analyze(lang, text)
-        return terms + [f"{a} {b}" for a, b in zip(terms, terms[1:])]
-    return features
+    terms = analyze(lang, text)
+    return terms + [f"{a} {b}" for a, b in zip(terms, terms[1:])]
+
+
+def _word_features(lang: str):
+    """``_word_terms`` for one language, picklable (server/trainer.py publishes fitted models)."""
+    return partial(_word_terms, lang)
 
 
 def make_classifier_features(lang: str) -> FeatureUnion:
@@ -159,8 +167,12 @@ def build_models(store: Store) -> dict[tuple[str, str], Model]:
 class Learner:
     """The current models of one process, retrained in the background when the store changes."""
 
-    def __init__(self, database: str, background: bool = True) -> None:
+    def __init__(self, database: str, background: bool = True, models_file: Path | None = None,
+                 trainer: dict | None = None) -> None:
         self.database, self.background = database, background
+        self.models_file = models_file  # published by the node's trainer process: load, never train
+        self.trainer = trainer or {}  # that process's options (server/trainer.py: nice, follow)
+        self._published = None
         self.models: dict[tuple[str, str], Model] = {}
         self.version: int | None = None  # the store's data version the models reflect
         self.trained_at: float | None = None
@@ -174,6 +186,10 @@ class Learner:
 
     def refresh(self, data_version: int) -> None:
         """Start a background training if the store moved past the models (returns at once)."""
+        if self.models_file is not None:
+            self._published = self._published or _published(self)
+            self._published.start()
+            return
         if data_version == self.version:
             return
         if not self.background:
@@ -212,12 +228,38 @@ class Learner:
                 store.close()
 
 
+    def status(self) -> dict:
+        """What /health says: the data version the models reflect, when and how they were trained."""
+        at = None if self.trained_at is None else datetime.fromtimestamp(self.trained_at, timezone.utc)
+        report = {"mode": "trainer process" if self.models_file else "in process" if self.background else "inline",
+                  "data_version": self.version, "trained_at": at and at.isoformat(timespec="milliseconds"),
+                  "took_seconds": None if self.took is None else round(self.took, 3), "models": len(self.models)}
+        if self._published is not None:
+            report["trainer"] = self._published.status()
+        return report
+
+
+def _published(learner: Learner):
+    from server.trainer import Published
+    return Published(learner)
+
+
 def init_app(app) -> None:
     """Give the app its learner; under TESTING it trains inline, so tests see a known model."""
-    learner = Learner(app.config["DATABASE"], background=not app.config.get("TESTING"))
+    from server.trainer import models_path, options, trains_aside
+
+    testing = app.config.get("TESTING")
+    models_file = models_path(app.config["INDEX_DIR"]) if trains_aside(app) else None
+    learner = Learner(app.config["DATABASE"], background=not testing, models_file=models_file,
+                      trainer=options(app))
     app.extensions["replyassist.learner"] = learner
     # Not in `flask ...` commands (Flask sets FLASK_RUN_FROM_CLI): nothing there suggests, and
     # the training thread read the whole store beside a rebuild (and kept its build processes
     # from forking). A server trains on its first suggest anyway.
-    if learner.background and os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+    cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+    if learner.background and models_file is None and not cli:
         learner.refresh(-1)  # the first model, from what the store already learned
+    elif models_file is not None:
+        @app.before_request
+        def _load_models() -> None:  # a serving process (not a CLI command) loads and supervises
+            learner.refresh(-1)

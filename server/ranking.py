@@ -10,7 +10,6 @@ each word was right).
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import replace
 
@@ -18,6 +17,7 @@ from index.analyzers import analyze
 from index.asking import asked_text
 from index.searcher import Hit
 from server.learner import OTHER, Learner
+from server.phrasecache import text_pairs
 
 COLD_CANDIDATES = 10  # cold hits per kind the blend starts from (at least)
 # How much sharing adjacent word pairs with the ticket lifts a cold score: the score grows by
@@ -65,9 +65,8 @@ def word_pairs(terms: list[str]) -> frozenset[tuple[str, str]]:
     return frozenset((a, b) for a, b in zip(terms, terms[1:]) if a != b)
 
 
-@functools.lru_cache(maxsize=8192)
-def _text_pairs(language: str, text: str) -> frozenset[tuple[str, str]]:
-    return word_pairs(analyze(language, text))
+# A snippet text's pairs, kept compact for a whole library (``query & pairs`` as with a frozenset).
+_text_pairs = text_pairs
 
 
 def _shown(pair: tuple[str, str]) -> str:

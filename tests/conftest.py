@@ -11,7 +11,7 @@ import pytest
 from server import create_app
 from server.auth import create_user
 from server.cli import DEMO_DIR
-from server.db import open_store
+from server.db import is_url, open_store
 from server.process import flask_cli
 from tests.pg import INSTALL_HINT, PostgresServer, pg_bin
 
@@ -71,7 +71,7 @@ def app(request, tmp_path, database):
     """An app over an empty store in a fresh home directory (the demo store when ``demo`` is asked for;
     on PostgreSQL ``demo`` loads it the slow way, the template being a SQLite file)."""
     home = tmp_path / "home"
-    if "demo" in request.fixturenames and "://" not in database:
+    if "demo" in request.fixturenames and not is_url(database):
         copy_demo_home(request.getfixturevalue("demo_template"), home)
     app = create_app({"TESTING": True, "HOME": str(home), "DATABASE": database})
     yield app

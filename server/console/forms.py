@@ -18,6 +18,17 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def number(text: str) -> int | float | str:
+    """A form's text as the JSON number it spells ("30" → 30, "2.5" → 2.5), else unchanged:
+    the API's schemas take only JSON numbers and say that anything else is not one."""
+    text = text.strip()
+    if re.fullmatch(r"[+-]?\d{1,30}", text):
+        return int(text)
+    if re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+)", text):
+        return float(text)
+    return text
+
+
 def form_from_snippet(api: dict) -> dict:
     """Values for the editor's inputs from a snippet in API shape."""
     texts = {api["language"]: {"title": api["title"], "body": api["body"]}, **api.get("translations", {})}
@@ -82,7 +93,7 @@ def parse(form: MultiDict, languages: list[str]) -> tuple[dict, dict, dict[str, 
     }
     every = form.get("verify_every_days", "").strip()
     if every:
-        body["verify_every_days"] = every  # the schema says whether it is a number in range
+        body["verify_every_days"] = number(every)  # the schema says whether it is a number in range
     values = {**body, "texts": {default: main, **texts}, "tags": form.get("tags", ""),
               "fields": field_rows, "when": when_rows, "offer": body["offer"] or "", "owner": body["owner"] or "",
               "verify_every_days": every, "version": form.get("version", type=int)}
@@ -96,6 +107,7 @@ _PLAIN = [
     (re.compile(r"^Longer than maximum length (\d+)\.$"), lambda m: f"At most {m[1]} characters."),
     (re.compile(r"^Must be one of: (.*)\.$"), lambda m: f"Choose one of: {m[1]}."),
     (re.compile(r"^Not a valid integer\.$"), lambda m: "Enter a whole number."),
+    (re.compile(r"^Not a valid number\.$"), lambda m: "Enter a number."),
     (re.compile(r"^Must be greater than or equal to (\d+) and less than or equal to (\d+)\.$"),
      lambda m: f"Enter a number from {m[1]} to {m[2]}."),
     (re.compile(r"^String does not match expected pattern\.$"), lambda m: "Use lowercase letters, digits and '/' only."),

@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from server.cli import read_code_csv_text
 from server.console import add_nav, bp
 from server.console.common import PAGE_SIZE, page_number, page_url
-from server.console.forms import plain
+from server.console.forms import number, plain
 from server.console.session import current, notify, require
 from server.db import get_store
 from server.errors import Unprocessable
@@ -46,9 +46,11 @@ def _offer_values(form) -> dict:
 
 def _offer_body(v: dict) -> dict:
     body = {"key": v["key"], "label": v["label"], "kind": v["kind"], "code_prefix": v["code_prefix"],
-            "valid_days": v["valid_days"], "per_agent_per_day": v["per_agent_per_day"],
-            "per_customer": {"max": v["per_customer_max"], "window_days": v["per_customer_window_days"]},
-            "value": v["value"] or None, "needs_approval_after": v["needs_approval_after"] or None}
+            "valid_days": number(v["valid_days"]), "per_agent_per_day": number(v["per_agent_per_day"]),
+            "per_customer": {"max": number(v["per_customer_max"]),
+                             "window_days": number(v["per_customer_window_days"])},
+            "value": number(v["value"]) if v["value"] else None,
+            "needs_approval_after": number(v["needs_approval_after"]) if v["needs_approval_after"] else None}
     return body
 
 

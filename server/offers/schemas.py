@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from server.inputs import SQL_INT_MAX, Pattern
+from server.inputs import SQL_INT_MAX, JsonInteger, JsonNumber, Pattern
 
 
 class PerCustomerSchema(Schema):
     """At most ``max`` codes per customer within ``window_days``."""
 
-    max = fields.Integer(required=True, validate=validate.Range(min=1, max=SQL_INT_MAX))
-    window_days = fields.Integer(required=True, validate=validate.Range(min=1, max=3650))
+    max = JsonInteger(required=True, validate=validate.Range(min=1, max=SQL_INT_MAX))
+    window_days = JsonInteger(required=True, validate=validate.Range(min=1, max=3650))
 
 
 OFFER_KEY = r"[a-z0-9][a-z0-9_\-]{0,99}"
@@ -22,12 +22,12 @@ class OfferSchema(Schema):
     key = fields.String(required=True, validate=Pattern(rf"^{OFFER_KEY}$"))
     label = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(["free_shipping", "percent_off", "amount_off"]))
-    value = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=SQL_INT_MAX))
+    value = JsonNumber(load_default=None, allow_none=True, validate=validate.Range(min=0, max=SQL_INT_MAX))
     code_prefix = fields.String(required=True, validate=Pattern(r"^[A-Z0-9]{2,20}$"))
-    valid_days = fields.Integer(required=True, validate=validate.Range(min=1, max=3650))
+    valid_days = JsonInteger(required=True, validate=validate.Range(min=1, max=3650))
     per_customer = fields.Nested(PerCustomerSchema, required=True)
-    per_agent_per_day = fields.Integer(required=True, validate=validate.Range(min=1, max=SQL_INT_MAX))
-    needs_approval_after = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=SQL_INT_MAX))
+    per_agent_per_day = JsonInteger(required=True, validate=validate.Range(min=1, max=SQL_INT_MAX))
+    needs_approval_after = JsonInteger(load_default=None, allow_none=True, validate=validate.Range(min=0, max=SQL_INT_MAX))
 
 
 class OfferBodySchema(OfferSchema):

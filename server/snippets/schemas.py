@@ -5,7 +5,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from server.inputs import SQL_INT_MAX, Pattern
+from server.inputs import SQL_INT_MAX, JsonBoolean, JsonInteger, Pattern
 
 from server.render import ROOTS, check_template
 
@@ -57,7 +57,7 @@ class FieldSpecSchema(Schema):
 
     label = fields.String(required=True, validate=validate.Length(min=1, max=100))
     type = fields.String(load_default="text", validate=validate.OneOf(["text", "choice", "date", "money"]))
-    required = fields.Boolean(load_default=False)
+    required = JsonBoolean(load_default=False)
     choices = fields.List(fields.String(validate=validate.Length(max=100)), load_default=list)
 
 class SnippetContentSchema(Schema):
@@ -114,7 +114,7 @@ class PackLineSchema(SnippetContentSchema):
 
     status = fields.String(validate=validate.OneOf(["draft", "published", "archived"]))
     owner = fields.String(allow_none=True, validate=validate.Length(max=100))
-    verify_every_days = fields.Integer(validate=validate.Range(min=1, max=3650))
+    verify_every_days = JsonInteger(validate=validate.Range(min=1, max=3650))
 
 
 class VerificationSchema(Schema):
@@ -132,7 +132,7 @@ class SnippetSchema(SnippetContentSchema):
 
     status = fields.String(load_default="published", validate=validate.OneOf(["draft", "published", "archived"]))
     owner = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
-    verify_every_days = fields.Integer(load_default=180, validate=validate.Range(min=1, max=3650),
+    verify_every_days = JsonInteger(load_default=180, validate=validate.Range(min=1, max=3650),
                                        load_only=True)
     verification = fields.Nested(VerificationSchema, dump_only=True)
     version = fields.Integer(dump_only=True)
@@ -145,7 +145,7 @@ class FieldSpecPatchSchema(Schema):
 
     label = fields.String(validate=validate.Length(min=1, max=100))
     type = fields.String(validate=validate.OneOf(["text", "choice", "date", "money"]))
-    required = fields.Boolean()
+    required = JsonBoolean()
     choices = fields.List(fields.String(validate=validate.Length(max=100)))
 
 
@@ -171,7 +171,7 @@ class SnippetPatchSchema(SnippetSchema):
                           keys=fields.String(validate=Pattern(r"^[a-z_][a-z0-9_]*$")),
                           values=fields.Nested(FieldSpecPatchSchema, allow_none=True))
 
-    expected_version = fields.Integer(data_key="version", load_only=True, validate=validate.Range(min=1, max=SQL_INT_MAX))
+    expected_version = JsonInteger(data_key="version", load_only=True, validate=validate.Range(min=1, max=SQL_INT_MAX))
 
 class SnippetListQuery(Schema):
     """Filters of the snippet list."""

@@ -97,10 +97,15 @@ def save_snippets(store: Store, records: list[dict], actor: str | None, action: 
             old = existing.get(record["key"])
             if expected_version is not None and old and old["version"] != expected_version:
                 raise _edited_meanwhile(record["key"], old["version"], expected_version)
+            if action == "create" and old:  # created by another writer since the caller looked
+                raise _taken(record["key"])
             outcome, new = _merge(old, record, actor, now)
             counts[outcome] += 1
             if outcome == "created":
-                new["id"] = store.insert_snippet(new)
+                try:
+                    new["id"] = store.insert_snippet(new)
+                except StaleWrite:  # another node's transaction created it meanwhile
+                    raise _taken(record["key"]) from None
             elif outcome == "unchanged":
                 continue
             else:
@@ -139,10 +144,14 @@ def plan_snippets(store: Store, records: list[dict]) -> dict[str, int]:
     return counts
 
 
+def _taken(key: str) -> Conflict:
+    return Conflict(f"A snippet with the key {key!r} already exists; change it with PATCH.")
+
+
 def create_snippet(store: Store, data: dict, actor: str) -> dict:
-    """Create a snippet; Conflict if its key is taken."""
+    """Create a snippet; Conflict if its key is taken, also by a writer that commits meanwhile."""
     if store.get_snippet(data["key"]):
-        raise Conflict(f"A snippet with the key {data['key']!r} already exists; change it with PATCH.")
+        raise _taken(data["key"])
     save_snippets(store, [to_record(data)], actor, "create")
     return get_snippet(store, data["key"])
 

@@ -8,15 +8,19 @@ from flask import Blueprint, current_app
 from server.api import API_PREFIX, doc, json_body, query_args
 from server.auth import current_user, require
 from server.db import get_store
+from server.readcache import cached_store
 from server.indexing import searcher
 from server.suggest import service
 from server.contacts import service as contacts
 from server.snippets.schemas import LANGUAGE_PATTERN
 from server.errors import Unprocessable
+from server.fastdump import dumper
 from server.suggest.schemas import (BLANKS, search_query_schema, search_response_schema,
                                     suggest_request_schema, suggest_response_schema, synonyms_schema)
 
 bp = Blueprint("suggest", __name__, url_prefix=API_PREFIX)
+# The documented shape, without marshmallow's per-field walk (the result is our own data).
+dump_suggest_response = dumper(suggest_response_schema)
 
 
 @bp.post("/suggest")
@@ -25,11 +29,11 @@ bp = Blueprint("suggest", __name__, url_prefix=API_PREFIX)
      response=suggest_response_schema)
 def suggest():
     data = suggest_request_schema.load(json_body())
-    result = service.suggest(get_store(), searcher(), data["ticket"], data["limit"], current_app.config,
+    result = service.suggest(cached_store(), searcher(), data["ticket"], data["limit"], current_app.config,
                              current_user()["name"], learner=current_app.extensions.get("replyassist.learner"))
     result["contact"] = contacts.note_and_summarise(get_store(), data["ticket"], current_user()["name"],
                                                     current_app.config)
-    return suggest_response_schema.dump(result)
+    return dump_suggest_response(result)
 
 
 @bp.get("/search")

@@ -85,3 +85,22 @@ def test_json_numbers_and_flags_mean_what_the_document_says(client, agent):
         r = client.post("/api/v1/insertions", headers=agent, json={
             "key": "reply/x", "ticket": {"id": "N-1"}, "without_offer": flag})
         assert r.status_code == 422 and "without_offer" in r.json["errors"], flag
+
+
+def test_snippet_and_offer_bodies_take_json_numbers_and_flags_only(client, manager):
+    reply = {"key": "reply/numbers", "kind": "reply", "language": "en", "title": "Numbers", "body": "Hi"}
+    for change in ({"verify_every_days": "30"}, {"verify_every_days": 30.5},
+                   {"fields": {"size": {"label": "Size", "required": "yes"}}}):
+        r = client.post("/api/v1/snippets", headers=manager, json={**reply, **change})
+        assert r.status_code == 422 and set(change) <= set(r.json["errors"]), change
+    assert client.post("/api/v1/snippets", headers=manager,
+                       json={**reply, "verify_every_days": 30.0}).status_code == 201
+    r = client.patch("/api/v1/snippets/reply/numbers", headers=manager, json={"version": "1", "title": "N"})
+    assert r.status_code == 422 and "version" in r.json["errors"]
+    offer = {"label": "Ship free", "kind": "free_shipping", "code_prefix": "SHIP", "valid_days": 30,
+             "per_customer": {"max": 1, "window_days": 90}, "per_agent_per_day": 5}
+    for change in ({"valid_days": "30"}, {"per_customer": {"max": "1", "window_days": 90}},
+                   {"value": "5"}, {"needs_approval_after": True}):
+        r = client.put("/api/v1/offers/ship-free", headers=manager, json={**offer, **change})
+        assert r.status_code == 422 and set(change) <= set(r.json["errors"]), change
+    assert client.put("/api/v1/offers/ship-free", headers=manager, json={**offer, "value": 5}).status_code in (200, 201)

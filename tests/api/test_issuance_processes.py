@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from server.auth import create_user
-from server.db import open_store
+from server.db import is_url, open_store
 from server.process import ServerProcess, flask_cli, start_all
 from tests.api.test_server_process import START_WAIT, Response, call
 from tests.conftest import BOTH_STORES, copy_demo_home
@@ -46,7 +46,7 @@ def cluster(request, tmp_path, database) -> Iterator[Cluster]:
     """Three waitress processes over one fresh demo store, three agents and a manager."""
     home = tmp_path / "home"
     env = {}
-    if "://" in database:  # PostgreSQL: the demo template is a SQLite file, load the demo itself
+    if is_url(database):  # PostgreSQL: the demo template is a SQLite file, load the demo itself
         env = {"REPLYASSIST_DATABASE_URL": database}
         flask_cli(home, "demo", env=env)
     else:

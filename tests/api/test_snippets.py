@@ -1,9 +1,15 @@
 """Snippet CRUD, validation, version history, restore and translations: API answers and stored state."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from server.cli import DEMO_DIR
+from server.db import open_store, utcnow
+from server.snippets.schemas import snippet_schema
+from server.snippets.service import _merge, to_record
 from tests.conftest import BOTH_STORES, DEMO_SNIPPETS, load_jsonl
 
 SNIPPETS = "/api/v1/snippets"
@@ -166,6 +172,28 @@ def test_patch_changes_one_field_as_version_two_and_keeps_the_rest(client, manag
     versions = store.list_versions(stored["id"])
     assert [(v["version"], v["action"]) for v in versions] == [(2, "update"), (1, "create")]
     assert versions[1]["snapshot"]["texts"]["en"]["title"] == UMBRELLA["title"]
+
+
+@BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
+def test_create_racing_another_writer_of_the_same_key_is_409(app, client, manager, store):
+    # Another node creates the key and has not committed yet when this create starts: on
+    # SQLite our write waits for its lock, on PostgreSQL our insert waits on the unique key.
+    # Either way the loser gets a 409, not the UNIQUE violation as a 500 or a silent update.
+    other = open_store(app.config["DATABASE"])
+    answers = []
+    try:
+        with other.transaction():
+            other.insert_snippet(_merge(None, to_record(snippet_schema.load(UMBRELLA)), "ana", utcnow())[1])
+            racer = threading.Thread(target=lambda: answers.append(
+                client.post(SNIPPETS, json={**UMBRELLA, "title": "Umbrellas, the second writer"}, headers=manager)))
+            racer.start()
+            time.sleep(0.5)  # let the racer reach the wait (if it is slower, it sees the row: 409 too)
+        racer.join(30)
+    finally:
+        other.close()
+    assert answers and answers[0].status_code == 409, answers and answers[0].json
+    assert answers[0].content_type == "application/problem+json"
+    assert store.get_snippet(KEY)["texts"]["en"]["title"] == UMBRELLA["title"]
 
 
 @BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL

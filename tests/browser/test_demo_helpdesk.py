@@ -215,14 +215,26 @@ def test_keyboard_choose_insert_and_close(tab, server):
     assert sidebar.get_attribute("data-open") == "true"
 
 
-def test_a_reply_overdue_for_verification_is_flagged(tab, server):
-    import sqlite3
+def _set_verified_at(database, key: str, at: str | None) -> str | None:
+    """Change a snippet's row by hand, logged as every write of the app is (server/readcache.py
+    follows the log); the value it had."""
+    from server.db import open_store
 
+    store = open_store(str(database))
+    try:
+        with store.transaction():
+            was = store.get_snippet(key)["verified_at"]
+            store.conn.execute("UPDATE snippets SET verified_at = ? WHERE key = ?", (at, key))
+            store.log_index_write([key], "snippets")
+        return was
+    finally:
+        store.close()
+
+
+def test_a_reply_overdue_for_verification_is_flagged(tab, server):
     key = "reply/change-address"
-    conn = sqlite3.connect(server.database)
-    (was,) = conn.execute("SELECT verified_at FROM snippets WHERE key = ?", (key,)).fetchone()
-    with conn:  # years past its 180-day check, well beyond the grace period
-        conn.execute("UPDATE snippets SET verified_at = '2020-01-01T00:00:00+00:00' WHERE key = ?", (key,))
+    # years past its 180-day check, well beyond the grace period
+    was = _set_verified_at(server.database, key, "2020-01-01T00:00:00+00:00")
     try:
         open_ticket(tab, server, 5, "1005")
         card = wait_for_card(tab, key, "idle")
@@ -230,6 +242,4 @@ def test_a_reply_overdue_for_verification_is_flagged(tab, server):
         others = tab.locator(f'{SIDEBAR} article.reply:not([data-key="{key}"]) .badge.stale')
         assert others.count() == 0
     finally:
-        with conn:
-            conn.execute("UPDATE snippets SET verified_at = ? WHERE key = ?", (was, key))
-        conn.close()
+        _set_verified_at(server.database, key, was)

@@ -472,6 +472,11 @@ def test_offer_form_validates_and_pool_warns_when_low(manager_client, db):
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and 'id="err-code_prefix"' in html and 'id="err-per_agent_per_day"' in html
     r = post(manager_client, page, {"label": "Free shipping", "kind": "free_shipping", "code_prefix": "SHIP",
+                                    "valid_days": "thirty", "per_customer_max": "1", "per_customer_window_days": "90",
+                                    "per_agent_per_day": "5", "value": "five"}, page=page)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "Enter a whole number." in html and "Enter a number." in html
+    r = post(manager_client, page, {"label": "Free shipping", "kind": "free_shipping", "code_prefix": "SHIP",
                                     "valid_days": "30", "per_customer_max": "2", "per_customer_window_days": "90",
                                     "per_agent_per_day": "5", "needs_approval_after": "3"}, page=page)
     assert r.status_code == 302

@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from index.analyzers import SUPPORTED_LANGUAGES, _build_analyzer, analyzer_for
+from index.analyzers import SUPPORTED_LANGUAGES, _build_analyzer, analyze, analyzer_for
 from server.cli import DEMO_DIR
 
 EDGE_CASES = [
@@ -34,6 +34,7 @@ def test_fused_analysis_makes_the_chains_tokens(lang):
         for mode in ("index", "query"):
             assert [t.text for t in fused(text, mode=mode)] == [t.text for t in chain(text, mode=mode)], text
             assert [t.text for t in fused(text, mode=mode)] == [t.text for t in fused(text, mode=mode)]  # cached
+        assert analyze(lang, text) == [t.text for t in chain(text, mode="query")], text  # the list fast path
 
 
 def test_offsets_for_highlighting_still_come_from_the_chain():
