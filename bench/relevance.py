@@ -155,7 +155,10 @@ def run(packs: list[str], evals: list[tuple[str, list[dict]]], *, field: str = "
     # ignore_cleanup_errors: the home's background indexer may still write as the run ends (a
     # whole suite run once died there, after printing its last ABCD table)
     with tempfile.TemporaryDirectory(prefix="ra-relevance-", ignore_cleanup_errors=True) as home:
-        app = create_app({"HOME": home})
+        # The learner trains here (train_now below), not in a trainer process: that process's
+        # model, published later from an older data version, replaced the one trained here for
+        # most of an evaluation (ABCD dev learned-all 0.811 -> 0.773 on a run that had it).
+        app = create_app({"HOME": home, "TRAINER_PROCESS": False})
         with app.app_context():
             started = time.perf_counter()
             counts = import_pack_files(packs, actor="bench")

@@ -73,6 +73,7 @@ class Hit:
     confidence: float = 0.0  # set by the server's final ranking (server/ranking.py)
     learned_score: float = 0.0  # the learner's probability for this snippet, when it has one
     phrases: tuple[str, ...] = ()  # ticket word pairs the snippet also has (server/ranking.py)
+    wording: float = 0.0  # character n-gram likeness of the snippet to the ticket (server/ranking.py)
 
 
 @dataclass(frozen=True)

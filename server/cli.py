@@ -49,6 +49,7 @@ def rebuild_command(procs: int | None) -> None:
     """
     if procs is not None:
         current_app.config["INDEX_BUILD_PROCS"] = procs
+    tqdm.monitor_interval = 0  # no monitor thread: build processes fork only from a one-thread process
     bar = tqdm(unit="snippet", desc="indexing", file=sys.stderr)
     count = rebuild_index(current_app, progress=bar.update, start=lambda total: setattr(bar, "total", total) or bar.refresh())
     bar.close()

@@ -183,7 +183,7 @@ class Follower(Reindexer):
         """Look at the store's head once (if this process leads); apply or rebuild when behind."""
         if not self.leads():
             # Not warmed here: a view opened by the next suggest measured no worse under live
-            # load than one warmed at every commit (bench/README.md, third round).
+            # load than one warmed at every commit (bench/README.md, third round: offload).
             return "another worker follows"
         if self._poller is None:
             self._poller = Store(connect(self.database))

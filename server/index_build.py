@@ -101,12 +101,12 @@ def remove_stale_staging(index_dir: Path) -> None:
 
 
 def _build_parts(database: str, root: Path, ranges: list, head: tuple[int, str],
-                 progress: Callable[[int], None] | None) -> tuple[list[Path], int]:
+                 progress: Callable[[int], None] | None, start_method: str) -> tuple[list[Path], int]:
     parts = [root / f"part-{i}" for i in range(len(ranges))]
     if len(ranges) == 1:
         count = build_part(database, str(parts[0]), *ranges[0], head, progress=progress)
         return parts, count
-    context = multiprocessing.get_context(_start_method())
+    context = multiprocessing.get_context(start_method)
     counter = context.Value("q", 0)
     shown = 0
     with ProcessPoolExecutor(len(ranges), mp_context=context, initializer=_init_worker,
@@ -148,7 +148,8 @@ def rebuild(database: str, index_dir: str | Path, *, procs: int | None = None,
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
         try:
-            parts, _ = _build_parts(database, root, ranges, head, progress)
+            start_method = _start_method() if len(ranges) > 1 else "none"  # "none": built in this process
+            parts, _ = _build_parts(database, root, ranges, head, progress, start_method)
             faults.point("rebuild-built")
             staging = assemble(root / "index", parts)
             # What changed while the parts were built: first outside the live lock (it may be
@@ -162,7 +163,7 @@ def rebuild(database: str, index_dir: str | Path, *, procs: int | None = None,
             shutil.rmtree(root, ignore_errors=True)
         report = {"started_at": started_at, "finished_at": utcnow(),
                   "seconds": round(time.monotonic() - began, 2), "snippets": total, "documents": documents,
-                  "procs": len(ranges), "snapshot_seq": head[0], "caught_up_snippets": caught_up,
+                  "procs": len(ranges), "start_method": start_method, "snapshot_seq": head[0], "caught_up_snippets": caught_up,
                   "generation": generation}
         note_rebuild(index_dir, last=report, running=None)  # this node's, not the shared store's
         return report

@@ -15,6 +15,7 @@ previous one answers, so /suggest never waits for training.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import warnings
@@ -252,7 +253,11 @@ def init_app(app) -> None:
     learner = Learner(app.config["DATABASE"], background=not testing, models_file=models_file,
                       trainer=options(app))
     app.extensions["replyassist.learner"] = learner
-    if learner.background and models_file is None:
+    # Not in `flask ...` commands (Flask sets FLASK_RUN_FROM_CLI): nothing there suggests, and
+    # the training thread read the whole store beside a rebuild (and kept its build processes
+    # from forking). A server trains on its first suggest anyway.
+    cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+    if learner.background and models_file is None and not cli:
         learner.refresh(-1)  # the first model, from what the store already learned
     elif models_file is not None:
         @app.before_request

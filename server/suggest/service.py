@@ -15,8 +15,8 @@ from server.feedback.ranking import adjust as adjust_for_feedback
 from server.language import candidates, prior, route
 from server.learner import Learner
 from server.identity import customer_key
-from server.ranking import (COLD_CANDIDATES, blend_kinds, given_facts, label, lend_to_policies,
-                            with_phrases)
+from server.ranking import (COLD_CANDIDATES, WORDING_POOL, WORDING_SHOWN, blend_kinds, given_facts, label,
+                            lend_to_policies, with_phrases, with_wording)
 from server.replies import prepare, text_in
 from server.snippets.service import verification
 
@@ -96,6 +96,8 @@ def explain(hit: Hit) -> str:
         parts.append(f"matches {shown}")
     if hit.phrases:
         parts.append("phrases " + ", ".join(f'"{p}"' for p in hit.phrases[:3]))
+    if hit.wording >= WORDING_SHOWN:
+        parts.append("similar wording")
     if hit.learned_from:
         parts.append(f"used for {hit.learned_from} ticket{'s' if hit.learned_from > 1 else ''} like this one")
     if hit.fallback:
@@ -148,8 +150,10 @@ def rank(store: Store, searcher: SnippetSearcher, text: str, language: str, limi
     if ranking is None:
         # Ranked on what the ticket asks: "I don't want to cancel, just ..." is not about cancelling.
         asked = asked_text(language, text)
-        ranking = searcher.suggest(asked, language, limit=depth, synonyms=synonyms)
-        ranking = with_phrases(ranking, asked, store.get_snippets([h.key for hits in ranking.values() for h in hits]))
+        ranking = searcher.suggest(asked, language, limit=max(depth, WORDING_POOL), synonyms=synonyms)
+        snippets = store.get_snippets([h.key for hits in ranking.values() for h in hits])
+        # The best `depth` re-scored by spelling-tolerant likeness (the wider pool weighs its grams).
+        ranking = with_phrases(with_wording(ranking, asked, snippets, depth), asked, snippets)
         _cache.put(key, ranking)
     if learner is not None:
         learner.refresh(store.data_version())

@@ -173,3 +173,14 @@ def test_write_is_visible_to_the_next_suggest(demo, client, agent, manager):
     client.delete("/api/v1/snippets/policy/store/umbrella-loans", headers=manager)
     r = client.post(SUGGEST, json=ticket("Can I borrow an umbrella? It is raining"), headers=agent)
     assert "policy/store/umbrella-loans" not in [h["key"] for h in r.json["policies"]]
+
+
+@pytest.mark.parametrize("body", ["pasword reset email never arived", "how do i reset my pasword"])
+def test_a_misspelt_ticket_still_finds_its_reply(demo, client, agent, body):
+    # "pasword" matches no indexed word; its character n-grams tell the password reply from
+    # the two-factor reset that "reset" alone would rank first.
+    r = client.post(SUGGEST, json=ticket(body, language="en"), headers=agent)
+    assert r.status_code == 200, r.json
+    top = r.json["replies"][0]
+    assert top["key"] == "reply/password-reset"
+    assert "similar wording" in top["why"]

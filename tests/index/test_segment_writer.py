@@ -16,6 +16,7 @@ from index.schema import build_schema
 from index.searcher import SnippetSearcher
 from index.segment_writer import BulkSegmentWriter, supports
 from index.segments import SegmentCache
+from server.follower import read_rebuilds
 from server.process import BIN, _env
 from tests.conftest import copy_demo_home
 from tests.index.test_segment_cache import TICKETS, _snippets
@@ -161,6 +162,9 @@ def test_a_cli_rebuild_in_two_processes_shows_progress_and_ranks_like_one(demo_t
         assert total.startswith("indexed ") and "indexing" in result.stderr
         done = re.findall(r"(\d+)/(\d+) \[", result.stderr)  # tqdm's bar: "123/345 [00:01<..."
         assert done and done[-1][0] == done[-1][1] and int(done[-1][1]) > 100
+        last = read_rebuilds(home / "index")["last"]
+        # The CLI has one thread (no learner training beside it), so its build processes fork.
+        assert (last["procs"], last["start_method"]) == ((2, "fork") if procs == "2" else (1, "none"))
         searcher = SnippetSearcher(home / "index", cache=SegmentCache())
         try:
             rankings.append((total, [searcher.suggest(text, lang, limit=8) for lang, text in TICKETS]))
