@@ -112,3 +112,17 @@ def test_a_weak_guess_is_not_called_confident(demo, client, agent):
     assert data["replies"], "the closest replies are still listed"
     assert data["confident"] is False
     assert all(h["confidence_label"] == "unlikely" for h in data["replies"])
+
+
+def test_a_large_store_is_sampled_for_the_other_class(demo, app, client, agent, monkeypatch):
+    # What stands for "none of what was learned" is an even sample of at most MAX_OTHER texts:
+    # fitting the features on every snippet of a large store made a training take 26 s.
+    from server import learner as module
+    seen = []
+    train = module.train
+    monkeypatch.setattr(module, "MAX_OTHER", 50)
+    monkeypatch.setattr(module, "train", lambda texts, labels, lang: seen.append(labels) or train(texts, labels, lang))
+    teach_odd(client, agent, 2)
+    assert model_counts(app) == {"reply/return-window": 2}
+    english = [labels for labels in seen if "reply/return-window" in labels][-1]
+    assert 25 <= english.count(module.OTHER) <= 50
