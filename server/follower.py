@@ -69,6 +69,19 @@ def note_rebuild(index_dir: str | Path, **changes: object) -> None:
     os.replace(spare, path)
 
 
+def try_lock(path: Path):
+    """An open handle holding an exclusive lock on ``path``, or None when another process (or
+    handle) holds it. Closing the handle, or the process ending, releases the lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+b")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
 @contextmanager
 def file_lock(path: Path, *, wait: bool = False) -> Iterator[bool]:
     """Hold an exclusive lock on ``path`` if no other process (or handle) holds it; say whether.
@@ -142,15 +155,8 @@ class Follower(Reindexer):
             return True
         if not self.lead:
             return False
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.lock_path, "a+b")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        self._lead_handle = handle
-        return True
+        self._lead_handle = try_lock(self.lock_path)
+        return self._lead_handle is not None
 
     # -- the loop -----------------------------------------------------------------------
     def _run(self) -> None:

@@ -22,7 +22,6 @@ stdin close and exits, and another worker takes the lock at its next look.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -167,14 +166,9 @@ class Supervisor:
     def leads(self) -> bool:
         """Whether this process holds the node's trainer lock (taking it if free)."""
         if self._handle is None:
-            handle = open(self.lock_path, "a+b")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                return False
-            self._handle = handle
-        return True
+            from server.follower import try_lock
+            self._handle = try_lock(self.lock_path)
+        return self._handle is not None
 
     def ensure(self) -> None:
         """Lead if nobody does, and (re)start the child if it is not running."""
