@@ -59,9 +59,10 @@ def test_cancel_unshipped_inserts_text_with_a_fresh_code_and_records_it(demo, cl
 
 @BOTH_STORES  # the store's guarantees, on SQLite and on PostgreSQL
 def test_double_click_returns_the_same_code_never_a_second(demo, client, agent):
-    first = insert(client, agent).json
-    again = insert(client, agent)
-    assert again.status_code == 200 and again.json["repeated"] is True
+    first = insert(client, agent)
+    assert first.status_code == 201, first.json
+    first, again = first.json, insert(client, agent)
+    assert again.status_code == 200 and again.json["repeated"] is True, again.json
     assert again.json["offer"]["code"] == first["offer"]["code"]
     assert again.json["insertion_id"] == first["insertion_id"]
     assert len(codes(demo)) == 1
