@@ -47,3 +47,19 @@ def test_check_template_names_unknown_roots_and_syntax_errors():
 def test_placeholders_lists_leaf_paths():
     assert placeholders("{{ customer.first_name }} {{ fields.refund_method }} {{ order.id }}") == [
         "customer.first_name", "fields.refund_method", "order.id"]
+
+
+def test_the_render_time_limit_leaves_out_garbage_collection():
+    # A full collection of a large heap runs in whichever thread allocates, and may take longer
+    # than a render's whole limit: it must not count as the template's work.
+    import gc
+    import time
+
+    from server.render import work_time
+    heap = [[i] for i in range(1_000_000)]  # a large heap for the collector to walk
+    before_cpu, before_work = time.thread_time(), work_time()
+    gc.collect()
+    collected = time.thread_time() - before_cpu
+    assert collected > 0.005  # the collection itself took measurable CPU
+    assert work_time() - before_work < collected / 2
+    del heap
