@@ -129,8 +129,13 @@ def _state_in(segments, storage, schema, generation: int) -> IndexState | None:
 
 def indexed_state(ix: FileIndex) -> IndexState | None:
     """The store write this index reflects, or None if unknown (or built with older analysis)."""
-    toc = ix._read_toc()
-    return _state_in(toc.segments, ix.storage, toc.schema, toc.generation)
+    for attempt in range(10):
+        toc = ix._read_toc()
+        try:
+            return _state_in(toc.segments, ix.storage, toc.schema, toc.generation)
+        except FileNotFoundError:  # another process's commit merged a segment away: read the new TOC
+            if attempt == 9:
+                raise
 
 
 def latest_generation(path: str | Path) -> int:
