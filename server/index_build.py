@@ -117,9 +117,10 @@ def _build_parts(database: str, root: Path, ranges: list, head: tuple[int, str],
         while pending:
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             done |= finished
-            if progress and counter.value > shown:
-                progress(counter.value - shown)
-                shown = counter.value
+            now = counter.value  # read once: the build processes keep counting meanwhile
+            if progress and now > shown:
+                progress(now - shown)
+                shown = now
         return parts, sum(f.result() for f in done)
 
 
