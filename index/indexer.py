@@ -127,15 +127,21 @@ def _state_in(segments, storage, schema, generation: int) -> IndexState | None:
     return None
 
 
-def indexed_state(ix: FileIndex) -> IndexState | None:
-    """The store write this index reflects, or None if unknown (or built with older analysis)."""
+def on_latest_toc(ix: FileIndex, use):
+    """``use(toc)`` over the index's latest table of contents, read again when another process's
+    commit merged one of its segments away between reading the TOC and opening the segment."""
     for attempt in range(10):
         toc = ix._read_toc()
         try:
-            return _state_in(toc.segments, ix.storage, toc.schema, toc.generation)
-        except FileNotFoundError:  # another process's commit merged a segment away: read the new TOC
+            return use(toc)
+        except OSError:
             if attempt == 9:
                 raise
+
+
+def indexed_state(ix: FileIndex) -> IndexState | None:
+    """The store write this index reflects, or None if unknown (or built with older analysis)."""
+    return on_latest_toc(ix, lambda toc: _state_in(toc.segments, ix.storage, toc.schema, toc.generation))
 
 
 def latest_generation(path: str | Path) -> int:

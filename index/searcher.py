@@ -31,7 +31,7 @@ from whoosh.searching import Searcher
 
 from index.analyzers import analyze
 from index.errors import IndexUnavailable
-from index.indexer import open_index
+from index.indexer import on_latest_toc, open_index
 from index.segments import (SegmentCache, field_terms, read_lengths, read_postings, read_segment,
                             shared_cache)
 from index.schema import (BODY_BOOST, LEARNED_BOOST, TAGS_BOOST, TITLE_BOOST, body_field,
@@ -140,17 +140,14 @@ class _Readers:
 
     def searcher(self, ix) -> Searcher:
         """A Whoosh searcher over the index's latest table of contents."""
-        for attempt in range(10):
-            toc = ix._read_toc()
-            try:
-                with self._lock:
-                    readers = [self._reader(ix, toc, segment) for segment in toc.segments]
-                    # Segments merged away leave the pool; views still using them keep them open.
-                    self._open = {r.segment().segment_id(): r for r in readers}
-                break
-            except OSError:  # a commit removed a segment between its TOC and opening it: read again
-                if attempt == 9:
-                    raise
+        def open_all(toc):
+            with self._lock:
+                readers = [self._reader(ix, toc, segment) for segment in toc.segments]
+                # Segments merged away leave the pool; views still using them keep them open.
+                self._open = {r.segment().segment_id(): r for r in readers}
+            return toc, readers
+
+        toc, readers = on_latest_toc(ix, open_all)
         if not readers:
             return Searcher(EmptyReader(toc.schema), fromindex=ix)
         reader = readers[0] if len(readers) == 1 else MultiReader(readers, generation=toc.generation)
