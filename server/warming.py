@@ -1,6 +1,7 @@
 """Start-up work done off the request path, so the first tickets of a process are not the slow ones."""
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 
@@ -35,5 +36,8 @@ def prewarm_search_in_background(app: Flask) -> None:
                 store.close()
         except Exception:  # only a head start: queries read what they need themselves
             log.exception("prewarming the search cache failed")
+        # What start-up loaded (models, caches: millions of objects) lives as long as the process:
+        # out of the collector's reach, so its full collections stop walking it (~5% of a request).
+        gc.freeze()
 
     threading.Thread(target=run, name="search-prewarm", daemon=True).start()
