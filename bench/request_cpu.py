@@ -38,6 +38,8 @@ STAGES = [
     ("server.suggest.service", "", "asked_text", "asked_text"),
     ("index.searcher", "SnippetSearcher", "suggest", "searcher (SnippetSearcher.suggest)"),
     ("server.suggest.service", "", "with_wording", "wording step (with_wording)"),
+    ("server.ranking", "", "_similarity", "wording: TF-IDF cosine over the pool"),
+    ("server.ranking", "", "char_grams", "wording: the ticket's grams"),
     ("server.suggest.service", "", "with_phrases", "phrase step (with_phrases)"),
     ("server.suggest.service", "", "blend_kinds", "learner blend"),
     ("server.suggest.service", "", "_present", "rendering replies (_present)"),
