@@ -386,6 +386,7 @@ class _Query:
     def __init__(self, view: _View, terms: dict[str, dict[str, float]]) -> None:
         self.view, self.terms = view, terms
         self._gathered: dict[tuple[str, str], tuple | None] = {}
+        self._columns: dict[str, dict[int, np.ndarray]] = {}  # lang -> doc -> its term_matrix column
 
     def gather(self, lang: str, fieldname: str) -> tuple | None:
         """The postings of ``lang``'s terms in a field, in term order: (doc ids, frequencies,
@@ -411,7 +412,21 @@ class _Query:
         return self._gathered[key]
 
     def term_matrix(self, lang: str, docs: np.ndarray) -> np.ndarray:
-        """Which of the documents contain each of ``lang``'s terms: a terms × docs boolean matrix."""
+        """Which of the documents contain each of ``lang``'s terms: a terms × docs boolean matrix.
+
+        Each document's column is kept for the query: the kept hits' matched terms are columns
+        the re-ranking of their candidates already computed (a column depends on its document only).
+        """
+        columns = self._columns.setdefault(lang, {})
+        missing = np.array([d for d in docs.tolist() if d not in columns], dtype=np.int64)
+        if len(missing) or not len(docs):
+            fresh = self._term_matrix(lang, missing)
+            columns.update(zip(missing.tolist(), fresh.T))
+            if len(missing) == len(docs):
+                return fresh
+        return np.array([columns[d] for d in docs.tolist()]).T
+
+    def _term_matrix(self, lang: str, docs: np.ndarray) -> np.ndarray:
         n_terms = len(self.terms[lang])
         matrix = np.zeros((n_terms, len(docs)), dtype=bool)
         if not len(docs):
