@@ -39,7 +39,7 @@ STAGES = [
     ("index.searcher", "SnippetSearcher", "suggest", "searcher (SnippetSearcher.suggest)"),
     ("server.suggest.service", "", "with_wording", "wording step (with_wording)"),
     ("server.ranking", "", "_similarity", "wording: TF-IDF cosine over the pool"),
-    ("server.ranking", "", "char_grams", "wording: the ticket's grams"),
+    ("server.ranking", "", "char_grams", "wording: counting char grams (char_grams; before: of every pool text)"),
     ("server.suggest.service", "", "with_phrases", "phrase step (with_phrases)"),
     ("server.suggest.service", "", "blend_kinds", "learner blend"),
     ("server.suggest.service", "", "_present", "rendering replies (_present)"),
@@ -178,7 +178,7 @@ def measure(home: Path, queries: int, warmup: int, profile: int) -> dict:
     if profiler is not None:
         import pstats
         profiler.disable()
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(profile)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(profile)
     stages = {stage: round(seconds * 1000 / queries, 3) for stage, seconds in
               sorted(totals.items(), key=lambda item: -item[1])}
     stages[REST] = round(thread_ms - sum(v for k, v in stages.items() if k != GC), 3)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import bisect
 import copy
-import dataclasses
 import functools
 import itertools
 import math
@@ -74,6 +73,16 @@ class Hit:
     learned_score: float = 0.0  # the learner's probability for this snippet, when it has one
     phrases: tuple[str, ...] = ()  # ticket word pairs the snippet also has (server/ranking.py)
     wording: float = 0.0  # character n-gram likeness of the snippet to the ticket (server/ranking.py)
+
+    def replaced(self, **changes) -> Hit:
+        """A copy with ``changes``: ``dataclasses.replace`` without its frozen ``__init__``
+        (~10x faster; a suggest re-scores ~100 hits). Only fields may change."""
+        unknown = changes.keys() - self.__dataclass_fields__.keys()
+        if unknown:
+            raise TypeError(f"Hit has no field {', '.join(sorted(unknown))}")
+        copy = object.__new__(Hit)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
 
 
 @dataclass(frozen=True)
@@ -189,6 +198,7 @@ class _View:
         self._field_totals: dict[str, float] = {}
         self._norms: dict[tuple, np.ndarray] = {}
         self._searchable: int | None = None
+        self._hit_rows: dict[int, dict] = {}  # docnum -> hit_fields, for this view's life
         self.languages = self._lexicon("language")
         cache.retain(index, {segid for _, segid in self._segments})
 
@@ -324,11 +334,15 @@ class _View:
 
     def hit_fields(self, docnum: int) -> dict:
         """The stored fields a suggestion reads (``HIT_FIELDS``), without the texts: ~1/10 of
-        ``stored`` to cache, so a whole library's fit, and read ahead at start (index/prewarm.py)."""
-        i = bisect.bisect_right(self._offsets, docnum) - 1
-        reader, offset = self.leaves[i]
-        return self.cache.get((self._segments[i], "hit", docnum - offset),
-                              lambda: self._read(_hit_fields, reader, docnum - offset))
+        ``stored`` to cache, so a whole library's fit, and read ahead at start (index/prewarm.py).
+        Kept by document number for the view's life too: a suggest reads ~50 (no lock, no LRU)."""
+        found = self._hit_rows.get(docnum)
+        if found is None:
+            i = bisect.bisect_right(self._offsets, docnum) - 1
+            reader, offset = self.leaves[i]
+            found = self._hit_rows[docnum] = self.cache.get(
+                (self._segments[i], "hit", docnum - offset), lambda: self._read(_hit_fields, reader, docnum - offset))
+        return found
 
 
 HIT_FIELDS = ("key", "kind", "language", "learned_counts", "policies")
@@ -626,7 +640,7 @@ class SnippetSearcher:
             group = [(docnum, hit) for docnum, hit in hits if hit.language == lang]
             matrix = query.term_matrix(lang, np.array([d for d, _ in group], dtype=np.int64))
             for column, (docnum, hit) in enumerate(group):
-                out[docnum] = dataclasses.replace(hit, matched_terms=tuple(
+                out[docnum] = hit.replaced(matched_terms=tuple(
                     term for term, found in zip(weights, matrix[:, column]) if found))
         return [out[docnum] for docnum, _ in hits]
 

@@ -104,7 +104,7 @@ def with_phrases(ranking: dict[str, list[Hit]], asked: str, snippets: dict[str, 
             found = [pairs & f for f in fields]
             evidence = sum(len(f) for f in found)
             shared = sorted(set().union(*found))
-            lifted.append(replace(hit, score=round(hit.score * (1 + PHRASE_WEIGHT * evidence / len(pairs) ** 0.5), 4),
+            lifted.append(hit.replaced(score=round(hit.score * (1 + PHRASE_WEIGHT * evidence / len(pairs) ** 0.5), 4),
                                   phrases=tuple(p for p in map(_shown, shared) if _worth_showing(p))))
         out[kind] = sorted(lifted, key=lambda h: (-h.score, h.key))
     return out
@@ -268,7 +268,7 @@ def with_wording(ranking: dict[str, list[Hit]], asked: str, snippets: dict[str, 
             group = [h for h in kept if h.language == lang]
             sims = _similarity(ticket, [_wording_text(snippets.get(h.key), lang) for h in group],
                                [p for p in pool if p])
-            lifted += [replace(h, score=round(h.score * (1 + WORDING_WEIGHT * s), 4), wording=round(s, 3))
+            lifted += [h.replaced(score=round(h.score * (1 + WORDING_WEIGHT * s), 4), wording=round(s, 3))
                        for h, s in zip(group, sims)]
         out[kind] = sorted(lifted, key=lambda h: (-h.score, h.key))
     return out
