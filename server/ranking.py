@@ -88,6 +88,14 @@ def _worth_showing(phrase: str) -> bool:
 def with_phrases(ranking: dict[str, list[Hit]], asked: str, snippets: dict[str, dict]) -> dict[str, list[Hit]]:
     """The cold ranking re-scored by phrase evidence: the ticket's word pairs each snippet has."""
     query: dict[str, frozenset] = {}
+    shown: dict[tuple[str, str], str | None] = {}  # a pair as the agent sees it (None: not shown); hits share pairs
+
+    def phrase(pair: tuple[str, str]) -> str | None:
+        if pair not in shown:
+            words = _shown(pair)
+            shown[pair] = words if _worth_showing(words) else None
+        return shown[pair]
+
     out = {}
     for kind, hits in ranking.items():
         lifted = []
@@ -105,7 +113,7 @@ def with_phrases(ranking: dict[str, list[Hit]], asked: str, snippets: dict[str, 
             evidence = sum(len(f) for f in found)
             shared = sorted(set().union(*found))
             lifted.append(hit.replaced(score=round(hit.score * (1 + PHRASE_WEIGHT * evidence / len(pairs) ** 0.5), 4),
-                                  phrases=tuple(p for p in map(_shown, shared) if _worth_showing(p))))
+                                  phrases=tuple(p for p in map(phrase, shared) if p)))
         out[kind] = sorted(lifted, key=lambda h: (-h.score, h.key))
     return out
 
