@@ -639,9 +639,9 @@ class SnippetSearcher:
             weights = query.terms.get(lang, {})
             group = [(docnum, hit) for docnum, hit in hits if hit.language == lang]
             matrix = query.term_matrix(lang, np.array([d for d, _ in group], dtype=np.int64))
-            for column, (docnum, hit) in enumerate(group):
-                out[docnum] = hit.replaced(matched_terms=tuple(
-                    term for term, found in zip(weights, matrix[:, column]) if found))
+            names = list(weights)
+            for column, (docnum, hit) in enumerate(group):  # (indexes, not a walk over numpy booleans)
+                out[docnum] = hit.replaced(matched_terms=tuple(names[t] for t in np.flatnonzero(matrix[:, column]).tolist()))
         return [out[docnum] for docnum, _ in hits]
 
     def _link(self, view: _View, stage: dict[str, dict[int, float]], allowed: np.ndarray) -> None:
