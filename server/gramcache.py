@@ -34,23 +34,22 @@ Counter = Callable[[str], "tuple[np.ndarray, np.ndarray]"]  # text -> sorted gra
 
 
 class Vocabulary:
-    """Dense ids for gram numbers: ``numbers`` sorted with their ``ids`` beside, ``by_id`` back.
+    """Dense ids for gram numbers: ``sorted`` (the numbers, sorted, with their ids beside), ``by_id`` back.
 
     Only grown (under the module lock), by replacing the arrays: a reader that took them keeps
     a consistent, older view, in which every gram of the texts it had already fetched is known.
     """
 
     def __init__(self) -> None:
-        self.numbers = np.zeros(0, dtype=np.int64)
-        self.ids = np.zeros(0, dtype=np.int32)
+        self.sorted = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32))  # (numbers, ids), replaced as one
         self.by_id = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
-        return len(self.numbers)
+        return len(self.by_id)
 
     def lookup(self, numbers: np.ndarray) -> np.ndarray:
         """The ids of sorted, distinct gram numbers; -1 for those not numbered."""
-        known, ids = self.numbers, self.ids
+        known, ids = self.sorted
         if not len(known):
             return np.full(len(numbers), -1, dtype=np.int32)
         at = np.minimum(np.searchsorted(known, numbers), len(known) - 1)
@@ -63,10 +62,10 @@ class Vocabulary:
         if new.any():
             fresh = numbers[new]
             ids[new] = np.arange(len(self.by_id), len(self.by_id) + len(fresh), dtype=np.int32)
-            at = np.searchsorted(self.numbers, fresh)
-            self.numbers = np.insert(self.numbers, at, fresh)
-            self.ids = np.insert(self.ids, at, ids[new])
-            self.by_id = np.concatenate([self.by_id, fresh])
+            known, known_ids = self.sorted
+            at = np.searchsorted(known, fresh)
+            self.by_id = np.concatenate([self.by_id, fresh])  # first: an id is never looked up before it exists
+            self.sorted = (np.insert(known, at, fresh), np.insert(known_ids, at, ids[new]))
         return ids
 
 
