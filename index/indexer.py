@@ -144,6 +144,19 @@ def indexed_state(ix: FileIndex) -> IndexState | None:
     return on_latest_toc(ix, lambda toc: _state_in(toc.segments, ix.storage, toc.schema, toc.generation))
 
 
+def applied_seq(path: str | Path) -> int | None:
+    """The store write the index at ``path`` reflects (None if unknown or unreadable), cheaply.
+
+    Unlike ``indexed_state(open_index(path))`` it opens no segment reader but the state
+    document's: open_index's check opens every segment's.
+    """
+    try:
+        state = indexed_state(FileStorage(str(path)).open_index())
+    except Exception:  # missing, replaced or torn meanwhile: unknown for now
+        return None
+    return None if state is None else state.seq
+
+
 def latest_generation(path: str | Path) -> int:
     """The index's current generation (-1 if none): a cheap way to notice another commit."""
     try:

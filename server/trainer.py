@@ -197,8 +197,9 @@ class Supervisor:
             try:
                 child.stdin.close()
                 child.wait(timeout)
-            except (OSError, subprocess.TimeoutExpired):
+            except (OSError, subprocess.TimeoutExpired):  # still importing on a loaded machine
                 child.kill()
+                child.wait()  # reaped: no zombie, no "still running" warning
         if self._handle is not None:
             self._handle.close()
             self._handle = None
