@@ -129,11 +129,12 @@ def _state_in(segments, storage, schema, generation: int) -> IndexState | None:
 
 def on_latest_toc(ix: FileIndex, use):
     """``use(toc)`` over the index's latest table of contents, read again when another process's
-    commit merged one of its segments away between reading the TOC and opening the segment."""
+    commit merged one of its segments away between reading the TOC and opening the segment, or
+    removed the TOC itself between listing the generations and opening the newest (seen in a
+    follower under live load: ``_MAIN_117.toc`` gone)."""
     for attempt in range(10):
-        toc = ix._read_toc()
         try:
-            return use(toc)
+            return use(ix._read_toc())
         except OSError:
             if attempt == 9:
                 raise
