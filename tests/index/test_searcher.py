@@ -24,3 +24,43 @@ def test_average_length_counts_only_live_documents(tmp_path):
     # is approximate; counting the six stale copies would give ~352.
     assert abs(view.field_total("body_en") - 52) <= 10
     assert searcher.suggest("refund please", "en")["policy"][0].key == "a"
+
+
+def translated(key: str, texts: dict[str, tuple[str, str]]) -> dict:
+    return {"key": key, "kind": "reply", "default_language": "en", "status": "published", "tags": [],
+            "policies": [], "texts": {lang: {"title": t, "body": b} for lang, (t, b) in texts.items()}}
+
+
+def test_a_loanword_counts_where_the_snippets_english_text_has_it(tmp_path):
+    # The Indonesian texts say "kata sandi" (password) and "tautan" (link); customers write the
+    # English words. The reply whose English text has them wins, and says it matched them.
+    ix = create_index(tmp_path / "ix")
+    apply_changes(ix, [
+        translated("reply/reset", {"en": ("Password reset link", "We sent a link to reset your password."),
+                                   "id": ("Atur ulang kata sandi", "Kami mengirim tautan untuk akun Anda.")}),
+        translated("reply/locked", {"en": ("Account locked", "Your account is locked for an hour."),
+                                    "id": ("Akun terkunci", "Akun Anda terkunci, coba lagi nanti.")}),
+    ], 1)
+    searcher = SnippetSearcher(tmp_path / "ix")
+    [best, other] = searcher.suggest("link reset password untuk akun saya tidak jalan", "id")["reply"]
+    assert (best.key, best.language, other.key) == ("reply/reset", "id", "reply/locked")
+    assert {"link", "reset", "password"} <= set(best.matched_terms)
+    assert not {"link", "reset", "password"} & set(other.matched_terms)
+    # A word the Indonesian texts do have is not looked up in English.
+    assert "akun" in best.matched_terms and searcher.suggest("akun terkunci", "id")["reply"][0].key == "reply/locked"
+
+
+def test_japanese_kana_endings_weigh_less_than_the_words(tmp_path):
+    # The ticket's words are 返品 (return) and 商品 (item); its kana endings (していません, ...)
+    # are all in the delay reply, which shares none of its words.
+    ix = create_index(tmp_path / "ix")
+    apply_changes(ix, [
+        translated("reply/return", {"en": ("Return", "Return it."), "ja": ("商品の返品", "返品の手続きをご案内します。")}),
+        translated("reply/delay", {"en": ("Delay", "It is late."),
+                                   "ja": ("配送の遅れ", "まだ届いていませんか。確認しておりますが、発送されていません。")}),
+        translated("reply/size", {"en": ("Size", "Sizes."), "ja": ("サイズ", "サイズ表をご覧ください。")}),
+        translated("reply/card", {"en": ("Card", "Cards."), "ja": ("カード", "カードを更新できます。")}),
+    ], 1)
+    searcher = SnippetSearcher(tmp_path / "ix")
+    hits = searcher.suggest("商品を返品したいのですが、まだしていません。されていませんか", "ja")["reply"]
+    assert hits[0].key == "reply/return"
