@@ -77,6 +77,12 @@ def test_english_drops_stop_words_and_possessives():
     assert analyze("en", "it's shipped") == ["ship"]
 
 
+def test_question_words_for_a_place_or_time_are_kept_those_that_join_clauses_are_not():
+    assert analyze("en", "Where's my order? When I add it, how?") == ["where", "order", "add"]
+    assert analyze("id", "kapan sampai mana, bagaimana") == ["kapan", "sampai", "mana"]
+    assert analyze("it", "dove, perché, come") == ["dov"]
+
+
 def test_english_offsets_point_at_the_original_words():
     assert spans("en", "The customer’s order, CANCELLED") == [
         ("the", "The"), ("custom", "customer"), ("order", "order"), ("cancel", "CANCELLED")]
