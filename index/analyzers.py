@@ -286,12 +286,25 @@ class ArabicPrefixFilter(Filter):
     _prefix = re.compile("^(?:[\u0648\u0641\u0628\u0643]?\u0627\u0644|\u0644\u0644)(?=...)")
     _plural = re.compile("(?<=...)\u0627\u062a$")
 
+    # The forms of ألغى (to cancel: إلغاء, ألغيت, ألغوا, يلغي, ملغاة), folded (أ/إ → ا). Their
+    # hamza was folded into the article's alef, so the prefix step read "الغاء" as ال + غاء, and
+    # "ألغوا طلبي" (cancel my order) met no reply that says "إلغاء". One stem for all of them.
+    _cancel = re.compile("^[\u0648\u0641]?\u0628?(?:\u0627\u0644\u063a(?:\u0627[\u0621\u0626\u0624]|[\u064a\u0649\u0648])"
+                         "|[\u064a\u062a\u0646]\u0644\u063a[\u064a\u0649]|\u0645\u0644\u063a[\u0627\u064a\u0649])")
+    CANCEL_STEM = "\u0644\u063a\u064a"  # لغي, the root
+
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        prefix, plural = self._prefix, self._plural
         for t in tokens:
             if not t.stopped:
-                t.text = plural.sub("", prefix.sub("", t.text))
+                t.text = self.strip(t.text)
             yield t
+
+    @classmethod
+    def strip(cls, text: str) -> str:
+        """The word without its article or conjunction prefix and "-ات" plural."""
+        if cls._cancel.match(text):
+            return cls.CANCEL_STEM
+        return cls._plural.sub("", cls._prefix.sub("", text))
 
 
 class IndonesianStemFilter(Filter):
@@ -500,8 +513,7 @@ def _text_step(item: Filter) -> Callable[[str], str | None] | None:
         return lambda text: (text if len(text) >= low and (high is None or len(text) <= high)
                              and text not in stops else None)
     if isinstance(item, ArabicPrefixFilter):
-        prefix, plural = item._prefix, item._plural
-        return lambda text: plural.sub("", prefix.sub("", text))
+        return ArabicPrefixFilter.strip
     if isinstance(item, SnowballFilter):
         return lambda text: _stem_function(item.algorithm)(text)
     if isinstance(item, IndonesianStemFilter):

@@ -79,3 +79,17 @@ def test_a_question_for_a_place_reaches_the_reply_that_answers_where(tmp_path):
     searcher = SnippetSearcher(tmp_path / "ix")
     for lang, ticket in (("en", "where's the parcel??"), ("it", "dove è il pacco?"), ("id", "paketnya sampai mana?")):
         assert searcher.suggest(ticket, lang)["reply"][0].key == "reply/status", lang
+
+
+def test_arabic_cancel_in_any_form_meets_the_cancel_reply(tmp_path):
+    # "ألغوا" (cancel!, plural), "ألغيت" (I cancelled), "إلغاء" (cancelling), "يلغي": one verb, whose
+    # hamza folding made look like the article ال. The order-status reply says "طلب" more often.
+    ix = create_index(tmp_path / "ix")
+    apply_changes(ix, [
+        translated("reply/cancel", {"en": ("Cancel", "Cancelled."), "ar": ("إلغاء الطلب", "لقد ألغيت طلبك.")}),
+        translated("reply/status", {"en": ("Status", "On its way."), "ar": ("حالة الطلب", "الطلب في الطريق، تتبع الطلب.")}),
+    ], 1)
+    searcher = SnippetSearcher(tmp_path / "ix")
+    for ticket in ("من فضلكم ألغوا طلبي", "أريد الغاء الطلب", "هل يمكن أن تلغي طلبي؟"):
+        best = searcher.suggest(ticket, "ar")["reply"][0]
+        assert best.key == "reply/cancel", ticket
