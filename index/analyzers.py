@@ -245,6 +245,9 @@ class FoldingTokenizer(Tokenizer):
 class ElisionFilter(Filter):
     """Drops an elided article or preposition: "dell'ordine" → "ordine" (Italian)."""
 
+    # An elided word that is kept, not the word after it: "dov'è" asks where, as "dove" does.
+    KEPT = {"dov": "dove"}
+
     def __init__(self, articles: frozenset[str]) -> None:
         self.articles = articles
 
@@ -257,6 +260,10 @@ class ElisionFilter(Filter):
                     # Articles are ASCII letters (or their full-width forms, also one
                     # character each), so the original head has the same length.
                     t.startchar += len(head) + 1
+            elif apostrophe and head in self.KEPT:
+                t.text = self.KEPT[head]
+                if t.chars:
+                    t.endchar = t.startchar + len(head)
             yield t
 
 
@@ -506,7 +513,9 @@ def _text_step(item: Filter) -> Callable[[str], str | None] | None:
     if isinstance(item, ElisionFilter):
         def elide(text: str) -> str:
             head, apostrophe, tail = text.partition("'")
-            return tail if apostrophe and tail and head in item.articles else text
+            if apostrophe and tail and head in item.articles:
+                return tail
+            return item.KEPT[head] if apostrophe and head in item.KEPT else text
         return elide
     if isinstance(item, StopFilter):
         stops, low, high = item.stops, item.min, item.max

@@ -81,6 +81,9 @@ def test_question_words_for_a_place_or_time_are_kept_those_that_join_clauses_are
     assert analyze("en", "Where's my order? When I add it, how?") == ["where", "order", "add"]
     assert analyze("id", "kapan sampai mana, bagaimana") == ["kapan", "sampai", "mana"]
     assert analyze("it", "dove, perché, come") == ["dov"]
+    # Elided, "dov'è" is still the question, as the title "Dov'è il mio ordine" writes it.
+    assert analyze("it", "Dov'è il pacco?") == analyze("it", "dove è il pacco") == ["dov", "pacc"]
+    assert spans("it", "Dov'è") == [("dov", "Dov")]
 
 
 def test_english_offsets_point_at_the_original_words():
