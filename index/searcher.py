@@ -60,7 +60,9 @@ WARM_TERMS = 0
 # no title or body of its language has is also looked up in the same snippets' English texts, and
 # counts for them at this weight (nn dev Indonesian top-3 0.80 -> 0.89; 0.5: top-1 one less).
 LOANWORD_WEIGHT = 1.0
-LOANWORD_DOCS = 50  # English documents at most that lend their words' score (the best ones)
+# English documents at most that lend their words' score (the best ones): ~0.2 ms of CPU per
+# non-English ticket in process on the demo library; nn dev the same at 10, 20 and 50.
+LOANWORD_DOCS = 20
 SYNONYM_WEIGHT = 0.5  # a synonym of a ticket term counts half as much as the term itself  # distinct terms kept from one ticket (in order of first appearance)
 _NO_POSTINGS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
