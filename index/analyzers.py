@@ -292,6 +292,9 @@ class ArabicPrefixFilter(Filter):
     # Light10's prefixes (و/ف/ب/ك + ال, لل), only when at least three letters remain.
     _prefix = re.compile("^(?:[\u0648\u0641\u0628\u0643]?\u0627\u0644|\u0644\u0644)(?=...)")
     _plural = re.compile("(?<=...)\u0627\u062a$")
+    # A ta marbuta written ت before a pronoun: "بطاقتي" (my card) is "بطاقة" + ي; folded to ه as the
+    # bare word is, so both stem alike. Three letters before it at least: "بيتي", "وقتي" keep their ت.
+    _suffixed = re.compile("(?<=...)\u062a(?:\u064a|\u0643|\u0647|\u0647\u0627|\u0646\u0627|\u0643\u0645|\u0647\u0645)$")
 
     # The forms of ألغى (to cancel: إلغاء, ألغيت, ألغوا, يلغي, ملغاة), folded (أ/إ → ا). Their
     # hamza was folded into the article's alef, so the prefix step read "الغاء" as ال + غاء, and
@@ -311,7 +314,7 @@ class ArabicPrefixFilter(Filter):
         """The word without its article or conjunction prefix and "-ات" plural."""
         if cls._cancel.match(text):
             return cls.CANCEL_STEM
-        return cls._plural.sub("", cls._prefix.sub("", text))
+        return cls._suffixed.sub("\u0647", cls._plural.sub("", cls._prefix.sub("", text)))
 
 
 class IndonesianStemFilter(Filter):

@@ -205,6 +205,14 @@ def test_arabic_stemming_keeps_different_words_apart():
     assert len({analyze("ar", w)[0] for w in ("طالب", "طلب", "مكتب", "كتاب", "كاتب")}) == 5
 
 
+def test_arabic_possessive_after_ta_marbuta_meets_the_bare_word():
+    # "my card", "your invoice", "my subscription status": ة is written ت before the pronoun.
+    for mine, bare in (("بطاقتي", "البطاقة"), ("فاتورتك", "فاتورة"), ("حالتي", "الحالة"), ("شحنتي", "الشحنة")):
+        assert analyze("ar", mine) == analyze("ar", bare), mine
+    # Too short a stem to hold a ta marbuta: the ت is the word's own.
+    assert analyze("ar", "بيتي") == analyze("ar", "بيت") and analyze("ar", "وقتي") == analyze("ar", "وقت")
+
+
 def test_arabic_drops_stop_words_and_folds_digits():
     assert analyze("ar", "في من على إلى هذا الطلب ١٢٣") == ["طلب", "123"]
 
