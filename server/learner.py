@@ -146,9 +146,13 @@ def build_models(store: Store) -> dict[tuple[str, str], Model]:
         texts, labels = [], []
         others = []
         for s in snippets:
-            if s["kind"] != kind or lang not in s["texts"]:
+            if s["kind"] != kind:
                 continue
-            own = f"{s['texts'][lang]['title']}\n{s['texts'][lang]['body']}"
+            # A snippet without this language is shown in its own (cold ranking's fallback), so
+            # its text stands for it here too: without it an Italian model of English-only
+            # policies had no other class, and what nobody taught in Italian could not compete.
+            text = s["texts"].get(lang) or s["texts"].get(s["default_language"]) or next(iter(s["texts"].values()))
+            own = f"{text['title']}\n{text['body']}"
             if s["key"] in by_key:
                 texts.append(own)
                 labels.append(s["key"])
