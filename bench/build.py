@@ -13,7 +13,6 @@ so before and after are measured in the same run on the same (possibly busy) mac
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import resource
@@ -27,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.latency import make_snippets, progress, sentence_pool, write_pack  # noqa: E402
+from bench.latency import imported_home, make_snippets, progress, sentence_pool, write_pack  # noqa: E402
 from server.process import _env, flask_cli  # noqa: E402
 
 
@@ -59,35 +58,12 @@ def rebuild(home: Path, root: Path) -> tuple[float, float, float, str]:
     return seconds, _children_cpu() - cpu, usage.ru_maxrss / 1024, stdout.strip().splitlines()[-1]
 
 
-def imported_home(size: int, workdir: Path, pool: list[str], flows: list[str], cache: Path | None) -> tuple[Path, float]:
-    """A home holding the synthetic pack of ``size`` snippets, and the import's seconds.
-
-    With ``cache``, a home imported by an earlier run from the same pack (same size and
-    content) is reused: a 100k import takes a quarter of an hour on a loaded machine, and a
-    rebuild leaves the store as it found it.
-    """
-    pack = workdir / f"pack-{size}.jsonl"
-    write_pack(pack, make_snippets(size, pool, flows))
-    digest = hashlib.sha256(pack.read_bytes()).hexdigest()[:16]
-    home = (cache or workdir) / f"home-{size}-{digest}"
-    done = home / ".bench-imported"
-    if cache and done.exists():
-        progress(f"size {size}: reusing the store imported in {home}")
-        return home, float(done.read_text())
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    started = time.perf_counter()
-    flask_cli(home, "pack", "import", str(pack), timeout=None)
-    import_s = time.perf_counter() - started
-    done.write_text(f"{import_s:.2f}")
-    progress(f"size {size}: imported in {import_s:.1f} s")
-    return home, import_s
-
-
 def run_size(size: int, workdir: Path, pool: list[str], flows: list[str], baseline: Path | None,
              rounds: int, cache: Path | None = None) -> dict:
     """Import ``size`` snippets (or reuse a cached import), then time rebuilds (alternating with the baseline's)."""
-    home, import_s = imported_home(size, workdir, pool, flows, cache)
+    pack = workdir / f"pack-{size}.jsonl"
+    write_pack(pack, make_snippets(size, pool, flows))
+    home, import_s = imported_home(size, pack, workdir, cache)
     times: dict[str, list[float]] = {"baseline": [], "this": []}
     cpus: dict[str, list[float]] = {"baseline": [], "this": []}
     peaks: dict[str, list[float]] = {"baseline": [], "this": []}

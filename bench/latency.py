@@ -20,6 +20,7 @@ ranks; the same as statistics.quantiles(method="inclusive")).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import json
 import os
@@ -167,6 +168,30 @@ def write_pack(path: Path, snippets: list[dict]) -> None:
 
 
 # -- the real server -------------------------------------------------------------------------
+def imported_home(size: int, pack: Path, workdir: Path, cache: Path | None, root: Path = ROOT,
+                  name: str = "") -> tuple[Path, float]:
+    """A home holding ``pack`` imported by the code in ``root``, and the import's seconds.
+
+    With ``cache``, a home imported by an earlier run from the same pack (same size and
+    content) is reused: a 100k import takes a quarter of an hour on a loaded machine. Callers
+    that change the store work on a copy.
+    """
+    digest = hashlib.sha256(pack.read_bytes()).hexdigest()[:16]
+    home = cache / f"home-{size}-{digest}" if cache else workdir / f"home-{size}{name and '-' + name}"
+    done = home / ".bench-imported"
+    if cache and done.exists():
+        progress(f"size {size}: reusing the store imported in {home}")
+        return home, float(done.read_text())
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    started = time.perf_counter()
+    out = flask_cli(home, "pack", "import", str(pack), timeout=None, root=root)
+    import_s = time.perf_counter() - started
+    done.write_text(f"{import_s:.2f}")
+    progress(f"size {size}{name and ' [' + name + ']'}: {out.strip()} in {import_s:.1f} s ({size / import_s:.0f} docs/s)")
+    return home, import_s
+
+
 def send(conn: http.client.HTTPConnection, method: str, path: str, body: str, headers: dict) -> tuple[int, bytes, float]:
     """One request on a keep-alive connection: status, body, wall ms.
 
@@ -486,8 +511,6 @@ def spec(text: str) -> tuple[str, int, int]:
 def run_size(size: int, workdir: Path, pool: list[str], flows: list[str], tickets: dict[str, list[str]],
              args: argparse.Namespace) -> dict:
     """Import ``size`` snippets once, then measure every code variant on its own copy of that home."""
-    home = workdir / f"home-{size}"
-    home.mkdir(parents=True)
     progress(f"size {size}: generating snippets")
     snippets = make_snippets(size, pool, flows)
     pack = workdir / f"pack-{size}.jsonl"
@@ -501,15 +524,17 @@ def run_size(size: int, workdir: Path, pool: list[str], flows: list[str], ticket
     result = {"size": size, "queries": len(tickets["quiet"]), "import_s": {}, "docs_per_s": {}}
     homes, tokens = {}, {}
     for name, root in variants.items():
-        # Each variant imports with its own code (its own schema and index format).
-        homes[name] = workdir / f"home-{size}-{name}"
+        # Each variant imports with its own code (its own schema and index format); with
+        # --store-cache every variant starts from a copy of one cached import (same format).
         progress(f"size {size} [{name}]: importing with `flask pack import`")
-        started = time.perf_counter()
-        out = flask_cli(homes[name], "pack", "import", str(pack), timeout=None, root=root)
-        import_s = time.perf_counter() - started
+        home, import_s = imported_home(size, pack, workdir, args.store_cache, root, name)
+        if args.store_cache:
+            homes[name] = workdir / f"home-{size}-{name}"
+            shutil.copytree(home, homes[name])
+        else:
+            homes[name] = home
         result["import_s"][name] = round(import_s, 2)
         result["docs_per_s"][name] = round(size / import_s, 1)
-        progress(f"size {size} [{name}]: {out.strip()} in {import_s:.1f} s ({size / import_s:.0f} docs/s)")
         tokens[name] = {role: flask_cli(homes[name], "users", "create", user, "--role", role, timeout=None,
                                         root=root).strip().splitlines()[-1]
                         for user, role in (("bench", "agent"), ("boss", "manager"))}
@@ -779,6 +804,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline", metavar="DIR",
                         help="a checkout of the code before a change: each size is also measured on it, same data, same run")
     parser.add_argument("--workdir", help="parent of the temporary directory (default: the system temp dir)")
+    parser.add_argument("--store-cache", type=Path, default=None,
+                        help="keep imported stores here and reuse them in later runs (same size and pack; "
+                             "bench/build.py's cache serves too)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary homes and packs")
     parser.add_argument("--json", metavar="OUT", help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)

@@ -284,7 +284,7 @@ def suite(splits: set[str], with_peers: bool, misses: int, only: set[str] | None
         for learn_lines, evals in configs[1:] if learned_only else configs:
             reports = run(packs, evals, learn_lines=learn_lines, with_peers=with_peers, detect=detect)
             for report, (_, lines) in zip(reports, evals):
-                out[report["name"]] = print_report(report, lines, misses)
+                out[report["name"]] = {**print_report(report, lines, misses), "results": report["results"]}
     return out
 
 

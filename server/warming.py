@@ -12,11 +12,13 @@ log = logging.getLogger(__name__)
 def prewarm_search_in_background(app: Flask) -> None:
     """From a background thread: read the index's postings into the search cache (index/prewarm.py,
     up to half of ``SEARCH_CACHE_MB``), then the published snippets' word pairs for the phrase
-    step (server/phrasecache.py). A fresh 10k process's first distinct tickets paid ~15% of their
-    CPU for cold postings and ~20% for analysing candidates' texts."""
+    step (server/phrasecache.py) and their character grams for the wording step (server/gramcache.py).
+    A fresh 10k process's first distinct tickets paid ~15% of their CPU for cold postings, ~20% for
+    analysing candidates' texts and ~40% for counting their grams."""
     from index.prewarm import prewarm
     from server import phrasecache
     from server.db import connect, Store
+    from server.ranking import prewarm_wording
 
     searcher = app.extensions["replyassist.searcher"]
     budget = int(app.config["SEARCH_CACHE_MB"] * 1024 * 1024 / 2)
@@ -28,6 +30,7 @@ def prewarm_search_in_background(app: Flask) -> None:
             store = Store(connect(database))
             try:
                 log.info("phrase pairs prewarmed: %s", phrasecache.prewarm(store.iter_snippets(status="published")))
+                log.info("wording grams prewarmed: %s", prewarm_wording(store.iter_snippets(status="published")))
             finally:
                 store.close()
         except Exception:  # only a head start: queries read what they need themselves
