@@ -285,13 +285,15 @@ def coverage(hit: Hit, terms: dict[str, int]) -> float:
 
 
 def blend(hits: list[Hit], learned: dict[str, float], examples: int, make_hit,
-          terms: dict[str, int] | None = None, classes: int = 1) -> list[Hit]:
+          terms: dict[str, int] | None = None, classes: int = 1,
+          counts: dict[str, int] | None = None) -> list[Hit]:
     """Re-rank one kind's cold hits with the learner's probabilities; set each hit's confidence.
 
     ``make_hit(key)`` builds a hit for a snippet the learner proposes that the cold ranking
-    did not (None if it can't be shown); ``learned`` may be empty (nothing learned). Each
-    hit's ``learned_from`` is its examples in the ticket's language, and the learner's
-    probability for a snippet counts ``learner_share(learned_from)`` of itself: one example
+    did not (None if it can't be shown); ``learned`` may be empty (nothing learned).
+    ``counts`` are the learned snippets' examples in the ticket's language (by default each
+    hit's ``learned_from``), and the learner's
+    probability for a snippet counts ``learner_share(count)`` of itself: one example
     moves a snippet a little, a hundred let the learner decide. Its probability of "none of
     what I learned" (``OTHER``) goes to the cold candidates nobody taught, as far as the
     model's examples per learned snippet are trusted; the rest of the learner's mass, the part
@@ -309,20 +311,22 @@ def blend(hits: list[Hit], learned: dict[str, float], examples: int, make_hit,
         cold = {h.key: raw[h.key] * coverage(h, terms) ** COVERAGE_POWER
                 * len(h.matched_terms) / (len(h.matched_terms) + EVIDENCE_TERMS) for h in hits}
     by_key = {h.key: h for h in hits}
-    for key in learned.keys() - by_key.keys() - {OTHER}:
+    if counts is None:
+        counts = {h.key: h.learned_from for h in hits}
+    # Every learned snippet's vote, shown or not: what the learner is trusted with in all.
+    voted = {k: learner_share(counts.get(k, 0)) * p for k, p in learned.items() if k != OTHER}
+    for key in voted.keys() - by_key.keys():
         if learned[key] >= 0.01:
             by_key[key] = make_hit(key)
-    taught = {k: h for k, h in by_key.items() if h is not None and k in learned}
-    voted = {k: learner_share(h.learned_from) * learned[k] for k, h in taught.items()}
     other = learner_share(examples / max(classes, 1)) * learned.get(OTHER, 0.0) if learned else 0.0
     untrusted = max(0.0, 1.0 - sum(voted.values()) - other)
-    untaught = sum(p for k, p in raw.items() if k not in taught)
+    untaught = sum(p for k, p in raw.items() if k not in voted)
     out = []
     for key, hit in by_key.items():
         if hit is None:
             continue
         p = voted.get(key, 0.0) + untrusted * cold.get(key, 0.0)
-        if key not in taught and untaught:
+        if key not in voted and untaught:
             p += other * cold[key] / untaught
         said = hit.learned_from if learned.get(key, 0.0) >= LEARNED_SHOWN else 0
         out.append(replace(hit, confidence=round(min(p, 1.0), 4), learned_from=said,
@@ -381,6 +385,6 @@ def blend_kinds(ranking: dict[str, list[Hit]], text: str, language: str, learner
         blended = blend([replace(h, learned_from=counted(h.key)) for h in hits], learned,
                         model.examples if model else 0,
                         lambda key, k=kind: make_hit(key, k, counted(key)), terms,
-                        len(model.learned) if model else 1)
+                        len(model.learned) if model else 1, model.learned if model else None)
         out[kind] = blended[:limit]
     return out

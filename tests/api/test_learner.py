@@ -121,7 +121,8 @@ def test_a_large_store_is_sampled_for_the_other_class(demo, app, client, agent, 
     seen = []
     train = module.train
     monkeypatch.setattr(module, "MAX_OTHER", 50)
-    monkeypatch.setattr(module, "train", lambda texts, labels, lang: seen.append(labels) or train(texts, labels, lang))
+    monkeypatch.setattr(module, "train", lambda texts, labels, lang, weights: seen.append(labels)
+                        or train(texts, labels, lang, weights))
     teach_odd(client, agent, 2)
     assert model_counts(app) == {"reply/return-window": 2}
     english = [labels for labels in seen if "reply/return-window" in labels][-1]
