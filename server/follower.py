@@ -2,8 +2,9 @@
 
 Several app servers (nodes) can share one store of record (PostgreSQL, or one SQLite file on a
 shared disk) while each keeps its own Whoosh index under its own ``REPLYASSIST_HOME``. A node
-applies its own writes right after they commit (server/indexing.py, read-your-writes); the
-``Follower`` here applies everyone else's. Every ``INDEX_FOLLOW_SECONDS`` it reads the head of
+has its own writes indexed before their requests answer (server/indexing.py, read-your-writes:
+in a server this node's follower commits them and the request waits); the ``Follower`` here
+applies everyone else's. Every ``INDEX_FOLLOW_SECONDS`` it reads the head of
 the store's change log (one indexed row): when it moved, it applies the writes after the
 index's position (``index_keys_since``), and the index records the new (seq, token) in the same
 commit, so the position is durable on this node's disk and a restart resumes from it.
@@ -80,6 +81,20 @@ def try_lock(path: Path):
         handle.close()
         return None
     return handle
+
+
+def followed_elsewhere(index_dir: str | Path) -> bool:
+    """Whether a follower (the trainer process, another worker) holds this node's follower lock."""
+    path = home_file(index_dir, "follower.lock")
+    if not path.exists():
+        return False
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)  # free: nobody follows (a holder may take it right after)
+        return False
 
 
 @contextmanager
