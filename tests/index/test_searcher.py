@@ -106,3 +106,15 @@ def test_arabic_cancel_in_any_form_meets_the_cancel_reply(tmp_path):
     for ticket in ("من فضلكم ألغوا طلبي", "أريد الغاء الطلب", "هل يمكن أن تلغي طلبي؟"):
         best = searcher.suggest(ticket, "ar")["reply"][0]
         assert best.key == "reply/cancel", ticket
+
+
+def test_a_spoken_indonesian_cancel_reaches_the_cancel_reply(tmp_path):
+    # "batalin" is the spoken "batalkan"; the status reply says "pesanan" more often.
+    ix = create_index(tmp_path / "ix")
+    apply_changes(ix, [
+        translated("reply/cancel", {"en": ("Cancel", "Cancelled."), "id": ("Membatalkan pesanan", "Pesanan sudah dibatalkan.")}),
+        translated("reply/status", {"en": ("Status", "On its way."),
+                                    "id": ("Status pesanan", "Pesanan Anda sedang dikirim, lacak pesanan di aplikasi.")}),
+    ], 1)
+    searcher = SnippetSearcher(tmp_path / "ix")
+    assert searcher.suggest("kak tolong batalin pesanan saya ya", "id")["reply"][0].key == "reply/cancel"
