@@ -271,7 +271,8 @@ def suite(splits: set[str], with_peers: bool, misses: int, only: set[str] | None
         dev = read_lines(files["dev"])
         teach_half, ask_half = halves(dev)
         # (what is taught, [(title, lines asked)]): one fresh home each
-        configs = [(None, [(f"{name} dev, cold", dev)]),
+        # The odd lines cold too: what learning adds is measured on the same tickets.
+        configs = [(None, [(f"{name} dev, cold", dev), (f"{name} dev (odd lines), cold", ask_half)]),
                    (first_per_answer(teach_half, FEW),
                     [(f"{name} dev (odd lines), learned from {FEW}/answer of the even lines", ask_half)]),
                    (teach_half, [(f"{name} dev (odd lines), learned from all even lines", ask_half)])]

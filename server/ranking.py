@@ -37,8 +37,12 @@ EVIDENCE_TERMS = 1.5  # matched terms at which a cold hit's confidence is halved
 # but let a one-word cold match outweigh a learned example ("the goat next door chewed my box"
 # after one insertion), since the same numbers are the blend's mixture weights.
 COVERAGE_POWER = 0.5
-LEARNER_SHARE_MAX = 0.95  # the learner's share of the mixture once it knows a lot
-LEARNER_HALF = 3.0  # examples per learned snippet at which the learner gets half its maximum share
+LEARNER_SHARE_MAX = 0.95  # the learner's share of a snippet's score once it knows a lot
+# Examples of a snippet (in the ticket's language) at which the learner's word about it
+# counts half its maximum. On ABCD dev halves (10 per answer / all) and near-neighbour dev
+# halves (1-2 per reply) 1-5 were within 0.01 of each other on top-1; 3 keeps "likely"
+# right >= 93% on all three (bench/relevance.py; an offline sweep of the same rankings).
+LEARNER_HALF = 3.0
 LEARNED_SHOWN = 0.15  # a learner probability from which "used for N tickets like this" is said
 # Words for the confidence, from the top: (lowest confidence, word). Tuned on dev so that
 # "likely" is right at least 85% of the time; below "possible" the sidebar says "no
@@ -88,6 +92,14 @@ def _worth_showing(phrase: str) -> bool:
 def with_phrases(ranking: dict[str, list[Hit]], asked: str, snippets: dict[str, dict]) -> dict[str, list[Hit]]:
     """The cold ranking re-scored by phrase evidence: the ticket's word pairs each snippet has."""
     query: dict[str, frozenset] = {}
+    shown: dict[tuple[str, str], str | None] = {}  # a pair as the agent sees it (None: not shown); hits share pairs
+
+    def phrase(pair: tuple[str, str]) -> str | None:
+        if pair not in shown:
+            words = _shown(pair)
+            shown[pair] = words if _worth_showing(words) else None
+        return shown[pair]
+
     out = {}
     for kind, hits in ranking.items():
         lifted = []
@@ -104,8 +116,8 @@ def with_phrases(ranking: dict[str, list[Hit]], asked: str, snippets: dict[str, 
             found = [pairs & f for f in fields]
             evidence = sum(len(f) for f in found)
             shared = sorted(set().union(*found))
-            lifted.append(replace(hit, score=round(hit.score * (1 + PHRASE_WEIGHT * evidence / len(pairs) ** 0.5), 4),
-                                  phrases=tuple(p for p in map(_shown, shared) if _worth_showing(p))))
+            lifted.append(hit.replaced(score=round(hit.score * (1 + PHRASE_WEIGHT * evidence / len(pairs) ** 0.5), 4),
+                                  phrases=tuple(p for p in map(phrase, shared) if p)))
         out[kind] = sorted(lifted, key=lambda h: (-h.score, h.key))
     return out
 
@@ -178,6 +190,11 @@ def _wording_text(snippet: dict | None, language: str) -> str:
     return f"{text['title']}\n{text['body']}" if text else ""
 
 
+# A vocabulary up to this many times the pool's grams is counted with one bincount over it;
+# a larger one (a big multilingual library) text by text into a scratch array, not O(vocabulary).
+_ONE_PASS = 4
+
+
 @functools.lru_cache(maxsize=64)
 def _idf(texts: int) -> np.ndarray:
     """Smoothed IDF (as scikit-learn's) of a gram in 0..``texts`` of a pool of ``texts``, as float32."""
@@ -209,26 +226,31 @@ def _similarity(asked: tuple[np.ndarray, np.ndarray], docs: list[str], pool: lis
     q_numbers, q_tf = asked
     q_ids = vocabulary.lookup(q_numbers)
     idf = _idf(len(texts))
+    known = np.flatnonzero(q_ids >= 0)
+    size = len(vocabulary.by_id)
     with gram_scratch.lock:
-        seen, query = gram_scratch(len(vocabulary.by_id))
-        firsts, end = [], 0
-        for size in sizes:  # a text's ids are distinct: += counts each once
-            part = ids[end:end + size]
-            end += size
-            firsts.append(part[seen[part] == 0])
-            seen[part] += 1
-        df = seen[ids]
-        in_pool = np.flatnonzero(q_ids >= 0)
-        in_pool = in_pool[seen[q_ids[in_pool]] > 0]  # grams the pool lacks are left out of the ticket's vector
-        q_weights = q_tf[in_pool] * idf[seen[q_ids[in_pool]]]
+        seen, query = gram_scratch(size)
+        if size <= _ONE_PASS * len(ids):  # a vocabulary about the pool's size: counted in one pass
+            counted = np.bincount(ids, minlength=size)
+            df, distinct, q_df = counted[ids], np.flatnonzero(counted), counted[q_ids[known]]
+        else:  # a large one: each text's (distinct) ids counted into the zeroed scratch array
+            firsts, end = [], 0
+            for n in sizes:
+                part = ids[end:end + n]
+                end += n
+                firsts.append(part[seen[part] == 0])
+                seen[part] += 1
+            df, distinct, q_df = seen[ids], np.concatenate(firsts), seen[q_ids[known]]
+            seen[ids] = 0
+        in_pool = known[q_df > 0]  # grams the pool lacks are left out of the ticket's vector
+        q_weights = q_tf[in_pool] * idf[q_df[q_df > 0]]
         query[q_ids[in_pool]] = q_weights
         query_at = query[ids]
-        seen[ids] = 0
         query[q_ids[in_pool]] = 0.0
     weights = _sublinear(np.concatenate([g.counts for g in grams])) * idf[df]
     norms = np.sqrt(np.bincount(owner, weights * weights, minlength=len(texts)))
     # The ticket's norm over the pool's sorted gram numbers, so its float32 dot product rounds as it did.
-    vocab = np.sort(vocabulary.by_id[np.concatenate(firsts)])
+    vocab = np.sort(vocabulary.by_id[distinct])
     dense = np.zeros(len(vocab), dtype=np.float32)
     dense[np.searchsorted(vocab, q_numbers[in_pool])] = q_weights
     q_norm = float(np.sqrt(dense @ dense))
@@ -258,20 +280,20 @@ def with_wording(ranking: dict[str, list[Hit]], asked: str, snippets: dict[str, 
             group = [h for h in kept if h.language == lang]
             sims = _similarity(ticket, [_wording_text(snippets.get(h.key), lang) for h in group],
                                [p for p in pool if p])
-            lifted += [replace(h, score=round(h.score * (1 + WORDING_WEIGHT * s), 4), wording=round(s, 3))
+            lifted += [h.replaced(score=round(h.score * (1 + WORDING_WEIGHT * s), 4), wording=round(s, 3))
                        for h, s in zip(group, sims)]
         out[kind] = sorted(lifted, key=lambda h: (-h.score, h.key))
     return out
 
 
-def learner_share(examples: int, classes: int = 1) -> float:
-    """How much the learner counts in the mixture, given its examples per learned snippet.
+def learner_share(examples: float) -> float:
+    """How far the learner's word about one snippet counts, given its examples in the ticket's language.
 
-    Per snippet, not in all: on the near-neighbour dev set one or two tickets per reply made
-    a learner that knew a little about everything, and letting it lead cost 0.06 of top-1.
+    Per snippet, not in all: a learner that knows one or two tickets of each of many near
+    neighbours has seen too little of any to overrule the cold ranking, and one that has seen
+    130 tickets of a reply should lead almost alone (n / (n + LEARNER_HALF), capped).
     """
-    per_class = examples / max(classes, 1)
-    return LEARNER_SHARE_MAX * per_class / (per_class + LEARNER_HALF)
+    return LEARNER_SHARE_MAX * examples / (examples + LEARNER_HALF) if examples > 0 else 0.0
 
 
 def coverage(hit: Hit, terms: dict[str, int]) -> float:
@@ -281,35 +303,51 @@ def coverage(hit: Hit, terms: dict[str, int]) -> float:
 
 
 def blend(hits: list[Hit], learned: dict[str, float], examples: int, make_hit,
-          terms: dict[str, int] | None = None, classes: int = 1) -> list[Hit]:
+          terms: dict[str, int] | None = None, classes: int = 1,
+          counts: dict[str, int] | None = None) -> list[Hit]:
     """Re-rank one kind's cold hits with the learner's probabilities; set each hit's confidence.
 
     ``make_hit(key)`` builds a hit for a snippet the learner proposes that the cold ranking
     did not (None if it can't be shown); ``learned`` may be empty (nothing learned).
+    ``counts`` are the learned snippets' examples in the ticket's language (by default each
+    hit's ``learned_from``), and the learner's
+    probability for a snippet counts ``learner_share(count)`` of itself: one example
+    moves a snippet a little, a hundred let the learner decide. Its probability of "none of
+    what I learned" (``OTHER``) goes to the cold candidates nobody taught, as far as the
+    model's examples per learned snippet are trusted; the rest of the learner's mass, the part
+    it is not trusted with, is the cold ranking's. So a snippet without examples still competes.
     ``terms`` counts the ticket's distinct terms per language: the cold share of a hit's
     confidence is discounted by how little of the ticket it covers, so the best of several
     weak matches ("help with something about the website") is not called likely, and so is
     the number of terms it matches.
     """
-    cold = cold_distribution(hits)
+    raw = cold_distribution(hits)
+    cold = raw
     if terms is not None:
         # Evidence, not just the lead over the others: a lone candidate matching one word
         # ("I have a question") is not likely, however far ahead of nobody it is.
-        cold = {h.key: cold[h.key] * coverage(h, terms) ** COVERAGE_POWER
+        cold = {h.key: raw[h.key] * coverage(h, terms) ** COVERAGE_POWER
                 * len(h.matched_terms) / (len(h.matched_terms) + EVIDENCE_TERMS) for h in hits}
-    share = learner_share(examples, classes) if learned else 0.0
-    # What the learner gives "none of what I learned" goes to the cold ranking's candidates.
-    cold_share = 1.0 - share + share * learned.get(OTHER, 0.0)
     by_key = {h.key: h for h in hits}
-    keys = set(cold) | {k for k, p in learned.items() if p >= 0.01 and k != OTHER}
-    mixed = {k: cold_share * cold.get(k, 0.0) + share * learned.get(k, 0.0) for k in keys}
+    if counts is None:
+        counts = {h.key: h.learned_from for h in hits}
+    # Every learned snippet's vote, shown or not: what the learner is trusted with in all.
+    voted = {k: learner_share(counts.get(k, 0)) * p for k, p in learned.items() if k != OTHER}
+    for key in voted.keys() - by_key.keys():
+        if learned[key] >= 0.01:
+            by_key[key] = make_hit(key)
+    other = learner_share(examples / max(classes, 1)) * learned.get(OTHER, 0.0) if learned else 0.0
+    untrusted = max(0.0, 1.0 - sum(voted.values()) - other)
+    untaught = sum(p for k, p in raw.items() if k not in voted)
     out = []
-    for key, p in mixed.items():
-        hit = by_key.get(key) or make_hit(key)
+    for key, hit in by_key.items():
         if hit is None:
             continue
+        p = voted.get(key, 0.0) + untrusted * cold.get(key, 0.0)
+        if key not in voted and untaught:
+            p += other * cold[key] / untaught
         said = hit.learned_from if learned.get(key, 0.0) >= LEARNED_SHOWN else 0
-        out.append(replace(hit, confidence=round(p, 4), learned_from=said,
+        out.append(replace(hit, confidence=round(min(p, 1.0), 4), learned_from=said,
                            learned_score=round(learned.get(key, 0.0), 4)))
     out.sort(key=lambda h: (-h.confidence, -h.score, h.key))
     return out
@@ -365,6 +403,6 @@ def blend_kinds(ranking: dict[str, list[Hit]], text: str, language: str, learner
         blended = blend([replace(h, learned_from=counted(h.key)) for h in hits], learned,
                         model.examples if model else 0,
                         lambda key, k=kind: make_hit(key, k, counted(key)), terms,
-                        len(model.learned) if model else 1)
+                        len(model.learned) if model else 1, model.learned if model else None)
         out[kind] = blended[:limit]
     return out

@@ -121,8 +121,50 @@ def test_a_large_store_is_sampled_for_the_other_class(demo, app, client, agent, 
     seen = []
     train = module.train
     monkeypatch.setattr(module, "MAX_OTHER", 50)
-    monkeypatch.setattr(module, "train", lambda texts, labels, lang: seen.append(labels) or train(texts, labels, lang))
+    monkeypatch.setattr(module, "train", lambda texts, labels, lang, weights: seen.append(labels)
+                        or train(texts, labels, lang, weights))
     teach_odd(client, agent, 2)
     assert model_counts(app) == {"reply/return-window": 2}
     english = [labels for labels in seen if "reply/return-window" in labels][-1]
     assert 25 <= english.count(module.OTHER) <= 50
+
+
+PASSWORD = "I forgot my password and can't log in to my account, please send a reset link"
+# One ticket each for the password reply's near neighbours, worded like the password ticket.
+NEIGHBOURS = {"reply/reset-link-expired": "the reset link you sent does not work, I still can't log in",
+              "reply/account-locked": "I can't log in, it says my account is locked",
+              "reply/app-crashes": "I can't log in on the app, it closes when I open my account",
+              "reply/two-factor-code-not-arriving": "can't log in, the login code never arrives",
+              "reply/authenticator-code-rejected": "can't log in to my account, the authenticator code is rejected",
+              "reply/suspicious-email": "an email says my password was changed and I can't log in"}
+
+
+def test_one_example_per_neighbour_does_not_displace_a_clear_cold_winner(demo, client, agent):
+    # The learner's word about a snippet counts by that snippet's own examples: one ticket
+    # each for many near neighbours moves them a little, not past what the words make clear,
+    # however much the learner knows about an unrelated reply.
+    for i, (key, text) in enumerate(NEIGHBOURS.items()):
+        insert(client, agent, key, f"nb-{i}", text)
+    for i in range(24):
+        insert(client, agent, "reply/order-status", f"os-{i}", f"where is my parcel {i}? it has not arrived yet")
+    top = suggest(client, agent, PASSWORD)["replies"][0]
+    assert top["key"] == "reply/password-reset" and top["learned_score"] == 0
+    # Many examples do lead: a desk that answers these tickets with another reply is followed.
+    for i in range(12):
+        insert(client, agent, "reply/account-locked", f"al-{i}", f"forgot my password, can't log in, send a reset link ({i})")
+    top = suggest(client, agent, PASSWORD)["replies"][0]
+    assert top["key"] == "reply/account-locked" and "used for 13 tickets like this one" in top["why"]
+
+
+def test_a_language_without_the_snippets_text_still_has_the_other_class(demo, client, agent):
+    # English-only policies taught by Italian tickets: the Italian model's "none of these"
+    # is made of the other policies' English text, so an untaught policy still competes.
+    insert(client, agent, "reply/missing-package", "it-1", "Il pacco risulta consegnato ma non è mai arrivato", language="it")
+    insert(client, agent, "reply/order-status", "it-2", "Dov'è il mio ordine? Non ho ancora il numero di tracking", language="it")
+    assert model_counts(demo, "it", "policy") == {"policy/shipping_issue/missing": 1, "policy/shipping_issue/status": 1,
+                                                  "policy/order_issue/status_delivery_time": 1}
+    assert "__other__" in learner(demo).model("it", "policy").classifier.classes_
+    data = client.post(SUGGEST, json={"ticket": {"id": "it-3", "language": "it", "body":
+                       "Ho dimenticato la password e non riesco ad accedere, mandatemi il link per reimpostarla"}},
+                       headers=agent).json
+    assert data["policies"][0]["key"] == "policy/account_access/recover_password"
