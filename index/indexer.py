@@ -129,11 +129,12 @@ def _state_in(segments, storage, schema, generation: int) -> IndexState | None:
 
 def on_latest_toc(ix: FileIndex, use):
     """``use(toc)`` over the index's latest table of contents, read again when another process's
-    commit merged one of its segments away between reading the TOC and opening the segment."""
+    commit merged one of its segments away between reading the TOC and opening the segment, or
+    removed the TOC itself between listing the generations and opening the newest (seen in a
+    follower under live load: ``_MAIN_117.toc`` gone)."""
     for attempt in range(10):
-        toc = ix._read_toc()
         try:
-            return use(toc)
+            return use(ix._read_toc())
         except OSError:
             if attempt == 9:
                 raise
@@ -142,6 +143,19 @@ def on_latest_toc(ix: FileIndex, use):
 def indexed_state(ix: FileIndex) -> IndexState | None:
     """The store write this index reflects, or None if unknown (or built with older analysis)."""
     return on_latest_toc(ix, lambda toc: _state_in(toc.segments, ix.storage, toc.schema, toc.generation))
+
+
+def applied_seq(path: str | Path) -> int | None:
+    """The store write the index at ``path`` reflects (None if unknown or unreadable), cheaply.
+
+    Unlike ``indexed_state(open_index(path))`` it opens no segment reader but the state
+    document's: open_index's check opens every segment's.
+    """
+    try:
+        state = indexed_state(FileStorage(str(path)).open_index())
+    except Exception:  # missing, replaced or torn meanwhile: unknown for now
+        return None
+    return None if state is None else state.seq
 
 
 def latest_generation(path: str | Path) -> int:

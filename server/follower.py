@@ -82,6 +82,20 @@ def try_lock(path: Path):
     return handle
 
 
+def followed_elsewhere(index_dir: str | Path) -> bool:
+    """Whether a follower (the trainer process, another worker) holds this node's follower lock."""
+    path = home_file(index_dir, "follower.lock")
+    if not path.exists():
+        return False
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)  # free: nobody follows (a holder may take it right after)
+        return False
+
+
 @contextmanager
 def file_lock(path: Path, *, wait: bool = False) -> Iterator[bool]:
     """Hold an exclusive lock on ``path`` if no other process (or handle) holds it; say whether.

@@ -22,11 +22,12 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 
 from index import faults
 from index.errors import IndexBusy, IndexUnavailable
-from index.indexer import IndexState, Sync, indexed_state, latest_generation, open_index, sync_locked
+from index.indexer import (IndexState, Sync, applied_seq, indexed_state, latest_generation, open_index,
+                           sync_locked)
 from index.searcher import SnippetSearcher
 from server.db import Store, connect, open_store
 
@@ -37,6 +38,11 @@ log = logging.getLogger(__name__)
 BULK_KEYS = 5_000
 COMPACT_EVERY = 600.0  # seconds between trims of the applied part of the change log
 KEEP_WRITES = 3_600.0  # applied writes stay in the log this long (so recent claims stay verifiable)
+# How long a save waits for the node's trainer process to index it (it looks at the store every
+# INDEX_FOLLOW_SECONDS, 0.4; a commit took 0.1-0.5 s at 10k, seconds on a machine at load 10)
+# before committing in the request itself; and how often it looks.
+FOLLOWER_WAIT = 15.0
+FOLLOWER_POLL = 0.02
 
 
 class _TooBig(Exception):
@@ -51,21 +57,27 @@ def searcher() -> SnippetSearcher:
 def write_snippets(store: Store, snippets: Iterable[dict]) -> None:
     """Log these snippets' change; call inside the store transaction that wrote them.
 
-    The index is brought up to date right after the commit, in this thread (so the caller's
-    next search sees the change). If that fails, the write stays committed and logged: the
+    The index is up to date before the request answers (so the caller's next search sees the
+    change). Where the node's trainer process follows the store (a server), this thread waits
+    for that process's commit and commits itself only if that process is gone or none came
+    within ``FOLLOWER_WAIT``. If that fails, the write stays committed and logged: the
     background indexer catches up.
     """
     store.bump_data_version()
-    store.log_index_write([s["key"] for s in snippets], "snippets")
+    seq, _token = store.log_index_write([s["key"] for s in snippets], "snippets")
     faults.point("store-logged")
     database, index_dir = current_app.config["DATABASE"], current_app.config["INDEX_DIR"]
     keeper = current_app.extensions.get("replyassist.reindexer")
     searcher_ = current_app.extensions.get("replyassist.searcher")
+    # In a request of a server whose node follows the store from the trainer process
+    # (server/trainer.py): that process commits. Commands (an import) commit themselves.
+    aside = keeper is not None and keeper.watch and not keeper.lead and has_request_context()
 
     def follow() -> None:
         faults.point("store-committed")
         try:
-            catch_up(store, database, index_dir)
+            if not (aside and applied_elsewhere(index_dir, seq, FOLLOWER_WAIT)):
+                catch_up(store, database, index_dir)
             if searcher_ is not None:
                 searcher_.warm()  # this request pays for the new view, not the next agent's suggest
         except IndexBusy:  # another writer held the lock past the timeout: the keeper follows
@@ -78,6 +90,29 @@ def write_snippets(store: Store, snippets: Iterable[dict]) -> None:
                 keeper.poke()
 
     store.after_commit(follow)
+
+
+def applied_elsewhere(index_dir: str | Path, seq: int, timeout: float) -> bool:
+    """While another process follows the store for this node, wait (without holding the GIL)
+    until the index holds store write ``seq``; say whether it does.
+
+    A save's Whoosh commit in the request held its worker's GIL for ~100 ms at 10k snippets,
+    against every suggest that worker served meanwhile (bench/latency.py's live pass).
+    """
+    from server.follower import followed_elsewhere
+
+    deadline, seen = time.monotonic() + timeout, None
+    while followed_elsewhere(index_dir):
+        generation = latest_generation(index_dir)
+        if generation != seen:  # only a new commit can have applied it
+            seen = generation
+            applied = applied_seq(index_dir)
+            if applied is not None and applied >= seq:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(FOLLOWER_POLL)
+    return False
 
 
 def _load(store: Store, tokens: dict[str, str]) -> list[dict]:

@@ -92,6 +92,14 @@ def _worth_showing(phrase: str) -> bool:
 def with_phrases(ranking: dict[str, list[Hit]], asked: str, snippets: dict[str, dict]) -> dict[str, list[Hit]]:
     """The cold ranking re-scored by phrase evidence: the ticket's word pairs each snippet has."""
     query: dict[str, frozenset] = {}
+    shown: dict[tuple[str, str], str | None] = {}  # a pair as the agent sees it (None: not shown); hits share pairs
+
+    def phrase(pair: tuple[str, str]) -> str | None:
+        if pair not in shown:
+            words = _shown(pair)
+            shown[pair] = words if _worth_showing(words) else None
+        return shown[pair]
+
     out = {}
     for kind, hits in ranking.items():
         lifted = []
@@ -108,8 +116,8 @@ def with_phrases(ranking: dict[str, list[Hit]], asked: str, snippets: dict[str, 
             found = [pairs & f for f in fields]
             evidence = sum(len(f) for f in found)
             shared = sorted(set().union(*found))
-            lifted.append(replace(hit, score=round(hit.score * (1 + PHRASE_WEIGHT * evidence / len(pairs) ** 0.5), 4),
-                                  phrases=tuple(p for p in map(_shown, shared) if _worth_showing(p))))
+            lifted.append(hit.replaced(score=round(hit.score * (1 + PHRASE_WEIGHT * evidence / len(pairs) ** 0.5), 4),
+                                  phrases=tuple(p for p in map(phrase, shared) if p)))
         out[kind] = sorted(lifted, key=lambda h: (-h.score, h.key))
     return out
 
@@ -182,6 +190,11 @@ def _wording_text(snippet: dict | None, language: str) -> str:
     return f"{text['title']}\n{text['body']}" if text else ""
 
 
+# A vocabulary up to this many times the pool's grams is counted with one bincount over it;
+# a larger one (a big multilingual library) text by text into a scratch array, not O(vocabulary).
+_ONE_PASS = 4
+
+
 @functools.lru_cache(maxsize=64)
 def _idf(texts: int) -> np.ndarray:
     """Smoothed IDF (as scikit-learn's) of a gram in 0..``texts`` of a pool of ``texts``, as float32."""
@@ -213,26 +226,31 @@ def _similarity(asked: tuple[np.ndarray, np.ndarray], docs: list[str], pool: lis
     q_numbers, q_tf = asked
     q_ids = vocabulary.lookup(q_numbers)
     idf = _idf(len(texts))
+    known = np.flatnonzero(q_ids >= 0)
+    size = len(vocabulary.by_id)
     with gram_scratch.lock:
-        seen, query = gram_scratch(len(vocabulary.by_id))
-        firsts, end = [], 0
-        for size in sizes:  # a text's ids are distinct: += counts each once
-            part = ids[end:end + size]
-            end += size
-            firsts.append(part[seen[part] == 0])
-            seen[part] += 1
-        df = seen[ids]
-        in_pool = np.flatnonzero(q_ids >= 0)
-        in_pool = in_pool[seen[q_ids[in_pool]] > 0]  # grams the pool lacks are left out of the ticket's vector
-        q_weights = q_tf[in_pool] * idf[seen[q_ids[in_pool]]]
+        seen, query = gram_scratch(size)
+        if size <= _ONE_PASS * len(ids):  # a vocabulary about the pool's size: counted in one pass
+            counted = np.bincount(ids, minlength=size)
+            df, distinct, q_df = counted[ids], np.flatnonzero(counted), counted[q_ids[known]]
+        else:  # a large one: each text's (distinct) ids counted into the zeroed scratch array
+            firsts, end = [], 0
+            for n in sizes:
+                part = ids[end:end + n]
+                end += n
+                firsts.append(part[seen[part] == 0])
+                seen[part] += 1
+            df, distinct, q_df = seen[ids], np.concatenate(firsts), seen[q_ids[known]]
+            seen[ids] = 0
+        in_pool = known[q_df > 0]  # grams the pool lacks are left out of the ticket's vector
+        q_weights = q_tf[in_pool] * idf[q_df[q_df > 0]]
         query[q_ids[in_pool]] = q_weights
         query_at = query[ids]
-        seen[ids] = 0
         query[q_ids[in_pool]] = 0.0
     weights = _sublinear(np.concatenate([g.counts for g in grams])) * idf[df]
     norms = np.sqrt(np.bincount(owner, weights * weights, minlength=len(texts)))
     # The ticket's norm over the pool's sorted gram numbers, so its float32 dot product rounds as it did.
-    vocab = np.sort(vocabulary.by_id[np.concatenate(firsts)])
+    vocab = np.sort(vocabulary.by_id[distinct])
     dense = np.zeros(len(vocab), dtype=np.float32)
     dense[np.searchsorted(vocab, q_numbers[in_pool])] = q_weights
     q_norm = float(np.sqrt(dense @ dense))
@@ -262,7 +280,7 @@ def with_wording(ranking: dict[str, list[Hit]], asked: str, snippets: dict[str, 
             group = [h for h in kept if h.language == lang]
             sims = _similarity(ticket, [_wording_text(snippets.get(h.key), lang) for h in group],
                                [p for p in pool if p])
-            lifted += [replace(h, score=round(h.score * (1 + WORDING_WEIGHT * s), 4), wording=round(s, 3))
+            lifted += [h.replaced(score=round(h.score * (1 + WORDING_WEIGHT * s), 4), wording=round(s, 3))
                        for h, s in zip(group, sims)]
         out[kind] = sorted(lifted, key=lambda h: (-h.score, h.key))
     return out

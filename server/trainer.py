@@ -12,8 +12,9 @@ poll the file's identity a few times a second and load a new one in their own ba
 thread: one unpickle, then one assignment swap (requests see the old models or the new).
 
 The leader's learned-text commits (a Whoosh commit about once a second while agents insert)
-were the other GIL-heavy background work of a serving process; they run here too, in a thread
-of normal priority. Workers only open and warm each new view (server/indexing.py).
+were the other GIL-heavy background work of a serving process; they run here too, in a forked
+process of normal priority (the follower), which also commits managers' saves: a save waits
+for it (server/indexing.py). Workers only open and warm each new view.
 
 The file is derived from the store and can always be rebuilt: a missing or unreadable one just
 means "train again". Each node trains its own from the shared store (SQLite or PostgreSQL), so
@@ -139,14 +140,18 @@ def main() -> None:
     """``python -m server.trainer``: read ``{"database", "path", "nice", "follow"}`` from stdin, then train until stdin closes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [trainer %(process)d] %(levelname)s %(message)s")
     config = json.loads(sys.stdin.readline())
-    threading.Thread(target=_exit_when_parent_closes, daemon=True).start()
     follow = config.get("follow")
-    if follow:  # the node's index follows the store from here: no serving process commits in the background
+    # The node's index follows the store from here (no serving process commits in the background),
+    # in a process of its own: as a thread beside the niced training it shared that thread's GIL,
+    # and on a loaded machine waited whenever the OS had set the training aside while it held the
+    # GIL (a manager's save, which waits for this commit, took seconds). Forked before any thread.
+    if follow and os.fork() == 0:
         from server.follower import Follower
+        threading.Thread(target=_exit_when_parent_closes, daemon=True).start()  # stdin is shared
         Follower(config["database"], follow["index_dir"], watch=True, period=follow["period"],
                  max_writes=follow["max_writes"]).start()
-    # Linux sets a thread's niceness, and new threads inherit it: only this thread (the training)
-    # is niced, the follower's commits keep their normal priority.
+        threading.Event().wait()  # until stdin closes
+    threading.Thread(target=_exit_when_parent_closes, daemon=True).start()
     os.nice(config.get("nice", 0))
     run(config["database"], Path(config["path"]), parent=os.getppid())
 
@@ -197,8 +202,9 @@ class Supervisor:
             try:
                 child.stdin.close()
                 child.wait(timeout)
-            except (OSError, subprocess.TimeoutExpired):
+            except (OSError, subprocess.TimeoutExpired):  # still importing on a loaded machine
                 child.kill()
+                child.wait()  # reaped: no zombie, no "still running" warning
         if self._handle is not None:
             self._handle.close()
             self._handle = None

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from index.indexer import indexed_state, open_index
-from server import create_app
+from server import create_app, indexing
 from server.db import open_store
 from server.follower import Follower, read_rebuilds
 from server.indexing import index_health
@@ -125,3 +125,44 @@ def test_the_follower_thread_follows_on_its_own_and_stops_cleanly(demo, node_b, 
         assert index_health(store, demo.config["INDEX_DIR"])["lag_writes"] == 0
     finally:
         store.close()
+
+
+def serving_aside(app):
+    """Make ``app`` a serving process whose node follows the store from its trainer process."""
+    keeper = app.extensions["replyassist.reindexer"]
+    keeper.watch, keeper.lead = True, False
+    return keeper
+
+
+def test_a_save_waits_for_the_trainer_process_commit_and_is_searchable_when_it_answers(demo, client, agent, manager):
+    keeper = serving_aside(demo)
+    # The trainer process's follower (another process in a server; a thread here).
+    trainer = follower_of(demo, watch=True, period=0.05)
+    trainer.start()
+    try:
+        assert client.post("/api/v1/snippets", json=UMBRELLA, headers=manager).status_code == 201
+        assert search_keys(client, agent, "umbrella") == [UMBRELLA["key"]]  # read-your-writes kept
+        assert trainer.applied == 1  # its commit, not the request's (which would leave it in step)
+    finally:
+        trainer.stop()
+        keeper.stop()
+
+
+def test_a_save_commits_itself_when_no_follower_runs_or_none_indexes_it_in_time(demo, client, agent, manager,
+                                                                               monkeypatch):
+    keeper = serving_aside(demo)  # ... but no trainer process runs: nobody holds the follower lock
+    try:
+        assert client.post("/api/v1/snippets", json=UMBRELLA, headers=manager).status_code == 201
+        assert search_keys(client, agent, "umbrella") == [UMBRELLA["key"]]
+
+        monkeypatch.setattr(indexing, "FOLLOWER_WAIT", 0.1)
+        stuck = follower_of(demo)  # holds the lock, never polls (a trainer busy past the wait)
+        assert stuck.leads()
+        try:
+            r = client.patch(f"/api/v1/snippets/{UMBRELLA['key']}", json={"body": "Borrow a parasol."}, headers=manager)
+            assert r.status_code == 200, r.json
+            assert search_keys(client, agent, "parasol") == [UMBRELLA["key"]]
+        finally:
+            stuck.stop()
+    finally:
+        keeper.stop()

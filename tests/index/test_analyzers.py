@@ -77,6 +77,15 @@ def test_english_drops_stop_words_and_possessives():
     assert analyze("en", "it's shipped") == ["ship"]
 
 
+def test_question_words_for_a_place_or_time_are_kept_those_that_join_clauses_are_not():
+    assert analyze("en", "Where's my order? When I add it, how?") == ["where", "order", "add"]
+    assert analyze("id", "kapan sampai mana, bagaimana") == ["kapan", "sampai", "mana"]
+    assert analyze("it", "dove, perché, come") == ["dov"]
+    # Elided, "dov'è" is still the question, as the title "Dov'è il mio ordine" writes it.
+    assert analyze("it", "Dov'è il pacco?") == analyze("it", "dove è il pacco") == ["dov", "pacc"]
+    assert spans("it", "Dov'è") == [("dov", "Dov")]
+
+
 def test_english_offsets_point_at_the_original_words():
     assert spans("en", "The customer’s order, CANCELLED") == [
         ("the", "The"), ("custom", "customer"), ("order", "order"), ("cancel", "CANCELLED")]
@@ -194,6 +203,14 @@ def test_arabic_stemming_conflates_the_forms_of_order():
 def test_arabic_stemming_keeps_different_words_apart():
     # A root stemmer (ISRI) merges these: student/order, office/book/writer.
     assert len({analyze("ar", w)[0] for w in ("طالب", "طلب", "مكتب", "كتاب", "كاتب")}) == 5
+
+
+def test_arabic_possessive_after_ta_marbuta_meets_the_bare_word():
+    # "my card", "your invoice", "my subscription status": ة is written ت before the pronoun.
+    for mine, bare in (("بطاقتي", "البطاقة"), ("فاتورتك", "فاتورة"), ("حالتي", "الحالة"), ("شحنتي", "الشحنة")):
+        assert analyze("ar", mine) == analyze("ar", bare), mine
+    # Too short a stem to hold a ta marbuta: the ت is the word's own.
+    assert analyze("ar", "بيتي") == analyze("ar", "بيت") and analyze("ar", "وقتي") == analyze("ar", "وقت")
 
 
 def test_arabic_drops_stop_words_and_folds_digits():

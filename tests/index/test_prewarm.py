@@ -24,8 +24,10 @@ def test_after_a_prewarm_queries_read_no_postings_and_rank_as_before(tmp_path):
     report = prewarm(searcher, 64 * 2**20)
     assert report["complete"] and report["terms"] > 100 and report["bytes"] > 0
     warmed = _postings_read(cache)
+    hits = {key for key in cache._items if key[1] == "hit"}
     assert _rankings(searcher) == _fresh(path)
     assert _postings_read(cache) == warmed  # every term the tickets asked for was read already
+    assert hits and {key for key in cache._items if key[1] in ("hit", "stored")} == hits  # and every hit's fields
     searcher.close()
 
 

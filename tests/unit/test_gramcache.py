@@ -4,9 +4,10 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 
 from index.searcher import Hit
-from server import gramcache
+from server import gramcache, ranking
 from server.ranking import _count_grams, char_grams, wording_similarity, with_wording
 from tests.conftest import demo_lines
 
@@ -42,7 +43,9 @@ def _texts() -> list[str]:
     return out
 
 
-def test_similarities_equal_the_uncached_computation_bit_for_bit():
+@pytest.mark.parametrize("one_pass", [0, 10**9])  # counted text by text / in one pass
+def test_similarities_equal_the_uncached_computation_bit_for_bit(monkeypatch, one_pass):
+    monkeypatch.setattr(ranking, "_ONE_PASS", one_pass)
     texts, rng = _texts(), random.Random(7)
     gramcache.clear()
     for round_ in range(60):
