@@ -43,6 +43,9 @@ LEARNER_SHARE_MAX = 0.95  # the learner's share of a snippet's score once it kno
 # halves (1-2 per reply) 1-5 were within 0.01 of each other on top-1; 3 keeps "likely"
 # right >= 93% on all three (bench/relevance.py; an offline sweep of the same rankings).
 LEARNER_HALF = 3.0
+# A learner probability from which a snippet the cold ranking lacks is added (0.01-0.15: ABCD and
+# near-neighbour dev halves within 0.01 of top-3; 0.25 cost 0.01)
+LEARNED_EXTRA = 0.01
 LEARNED_SHOWN = 0.15  # a learner probability from which "used for N tickets like this" is said
 # Words for the confidence, from the top: (lowest confidence, word). Tuned on dev so that
 # "likely" is right at least 85% of the time; below "possible" the sidebar says "no
@@ -334,7 +337,7 @@ def blend(hits: list[Hit], learned: dict[str, float], examples: int, make_hit,
     # Every learned snippet's vote, shown or not: what the learner is trusted with in all.
     voted = {k: learner_share(counts.get(k, 0)) * p for k, p in learned.items() if k != OTHER}
     for key in voted.keys() - by_key.keys():
-        if learned[key] >= 0.01:
+        if learned[key] >= LEARNED_EXTRA:
             by_key[key] = make_hit(key)
     other = learner_share(examples / max(classes, 1)) * learned.get(OTHER, 0.0) if learned else 0.0
     untrusted = max(0.0, 1.0 - sum(voted.values()) - other)
