@@ -334,6 +334,9 @@ class IndonesianStemFilter(Filter):
     _K_ROOTS = frozenset("kirim kembali kembalikan kurang kunci klaim konfirmasi kode keluh kemas kecewa "
                          "kabar kartu kosong kotak kupon kurir".split())
     # Words that only look affixed.
+    # Words of six letters or more that end in -in of their own (not the spoken suffix).
+    _IN_WORDS = frozenset("kemarin mungkin domain protein disiplin jamin dijamin terjamin bensin cermin "
+                          "vaksin miskin margin pingin pengin".split())
     _KEEP = frozenset("diskon digital dingin pesan terima tetapi bersih berat berita belanja "
                       "perlu pernah permisi pertama pelan pena beritahu".split())
 
@@ -350,9 +353,13 @@ class IndonesianStemFilter(Filter):
         # The suffix that goes with the prefix: pe-...-an nouns (perbaikan: baik), me-/di-...-kan
         # verbs (memesan is pesan, not pes-an).
         derivational = ("an",) if word.startswith("pe") else ("kan",) if word[:2] in ("me", "di") else ("kan", "an")
+        if not word.startswith("pe"):
+            # Spoken -in stands for -kan/-i: "tolong batalin" is "batalkan" (cancel), "kirimin" "kirimkan".
+            derivational = (*derivational, "in")
         for suffixes in (("lah", "kah", "tah", "pun"), ("nya", "ku", "mu"), derivational):
             for suffix in suffixes:
-                if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                if (word.endswith(suffix) and len(word) - len(suffix) >= 4
+                        and not (suffix == "in" and (len(word) < 6 or word in cls._IN_WORDS))):
                     word = word[:-len(suffix)]
                     break
         for _ in range(2):

@@ -13,7 +13,7 @@ from index.analyzers import SUPPORTED_LANGUAGES, analyzer_for, field_language
 FIELD_LANGUAGES = (*SUPPORTED_LANGUAGES, "xx")
 # Bump when analysis changes (stop words, stemming, tokenising): an index built with an older
 # analysis is rebuilt at start, since its terms no longer match what queries produce.
-ANALYSIS_VERSION = "4"
+ANALYSIS_VERSION = "5"
 
 # Relative weights of the fields when ranking (title > tags > body), used by both the suggest
 # scorer and manual search. Tuned on ABCD dev (bench/relevance.py).

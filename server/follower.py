@@ -2,8 +2,9 @@
 
 Several app servers (nodes) can share one store of record (PostgreSQL, or one SQLite file on a
 shared disk) while each keeps its own Whoosh index under its own ``REPLYASSIST_HOME``. A node
-applies its own writes right after they commit (server/indexing.py, read-your-writes); the
-``Follower`` here applies everyone else's. Every ``INDEX_FOLLOW_SECONDS`` it reads the head of
+has its own writes indexed before their requests answer (server/indexing.py, read-your-writes:
+in a server this node's follower commits them and the request waits); the ``Follower`` here
+applies everyone else's. Every ``INDEX_FOLLOW_SECONDS`` it reads the head of
 the store's change log (one indexed row): when it moved, it applies the writes after the
 index's position (``index_keys_since``), and the index records the new (seq, token) in the same
 commit, so the position is durable on this node's disk and a restart resumes from it.

@@ -138,6 +138,7 @@ def test_a_save_waits_for_the_trainer_process_commit_and_is_searchable_when_it_a
     keeper = serving_aside(demo)
     # The trainer process's follower (another process in a server; a thread here).
     trainer = follower_of(demo, watch=True, period=0.05)
+    assert trainer.leads()  # holds the node's follower lock before the save looks at it
     trainer.start()
     try:
         assert client.post("/api/v1/snippets", json=UMBRELLA, headers=manager).status_code == 201

@@ -143,6 +143,13 @@ def test_indonesian_stemming_leaves_words_that_only_look_affixed():
     assert analyze("id", "diskon sepatu bulan kode") == ["diskon", "sepatu", "bulan", "kode"]
 
 
+def test_indonesian_spoken_in_suffix_is_the_written_kan():
+    # How customers write: "tolong batalin" (batalkan), "dikirimin" (dikirimkan).
+    assert analyze("id", "batalin dibatalin masukin dikirimin") == analyze("id", "batalkan dibatalkan masukkan dikirimkan")
+    # Words whose -in is their own keep it: yesterday, maybe, cold, want, login.
+    assert analyze("id", "kemarin mungkin dingin ingin login") == ["kemarin", "mungkin", "dingin", "ingin", "login"]
+
+
 def test_indonesian_drops_function_words_but_keeps_negations():
     assert analyze("id", "Saya belum menerima pesanan yang saya bayar") == [
         "belum", "terima", "pesan", "bayar"]

@@ -44,17 +44,21 @@ def translated(key: str, texts: dict[str, tuple[str, str]]) -> dict:
             "policies": [], "texts": {lang: {"title": t, "body": b} for lang, (t, b) in texts.items()}}
 
 
+def searcher_over(tmp_path, snippets: list[dict]) -> SnippetSearcher:
+    """A searcher over a real index of these snippets."""
+    apply_changes(create_index(tmp_path / "ix"), snippets, 1)
+    return SnippetSearcher(tmp_path / "ix")
+
+
 def test_a_loanword_counts_where_the_snippets_english_text_has_it(tmp_path):
     # The Indonesian texts say "kata sandi" (password) and "tautan" (link); customers write the
     # English words. The reply whose English text has them wins, and says it matched them.
-    ix = create_index(tmp_path / "ix")
-    apply_changes(ix, [
+    searcher = searcher_over(tmp_path, [
         translated("reply/reset", {"en": ("Password reset link", "We sent a link to reset your password."),
                                    "id": ("Atur ulang kata sandi", "Kami mengirim tautan untuk akun Anda.")}),
         translated("reply/locked", {"en": ("Account locked", "Your account is locked for an hour."),
                                     "id": ("Akun terkunci", "Akun Anda terkunci, coba lagi nanti.")}),
-    ], 1)
-    searcher = SnippetSearcher(tmp_path / "ix")
+    ])
     [best, other] = searcher.suggest("link reset password untuk akun saya tidak jalan", "id")["reply"]
     assert (best.key, best.language, other.key) == ("reply/reset", "id", "reply/locked")
     assert {"link", "reset", "password"} <= set(best.matched_terms)
@@ -66,15 +70,13 @@ def test_a_loanword_counts_where_the_snippets_english_text_has_it(tmp_path):
 def test_japanese_kana_endings_weigh_less_than_the_words(tmp_path):
     # The ticket's words are 返品 (return) and 商品 (item); its kana endings (していません, ...)
     # are all in the delay reply, which shares none of its words.
-    ix = create_index(tmp_path / "ix")
-    apply_changes(ix, [
+    searcher = searcher_over(tmp_path, [
         translated("reply/return", {"en": ("Return", "Return it."), "ja": ("商品の返品", "返品の手続きをご案内します。")}),
         translated("reply/delay", {"en": ("Delay", "It is late."),
                                    "ja": ("配送の遅れ", "まだ届いていませんか。確認しておりますが、発送されていません。")}),
         translated("reply/size", {"en": ("Size", "Sizes."), "ja": ("サイズ", "サイズ表をご覧ください。")}),
         translated("reply/card", {"en": ("Card", "Cards."), "ja": ("カード", "カードを更新できます。")}),
-    ], 1)
-    searcher = SnippetSearcher(tmp_path / "ix")
+    ])
     hits = searcher.suggest("商品を返品したいのですが、していません", "ja")["reply"]
     assert hits[0].key == "reply/return"
 
@@ -97,12 +99,20 @@ def test_a_question_for_a_place_reaches_the_reply_that_answers_where(tmp_path):
 def test_arabic_cancel_in_any_form_meets_the_cancel_reply(tmp_path):
     # "ألغوا" (cancel!, plural), "ألغيت" (I cancelled), "إلغاء" (cancelling), "يلغي": one verb, whose
     # hamza folding made look like the article ال. The order-status reply says "طلب" more often.
-    ix = create_index(tmp_path / "ix")
-    apply_changes(ix, [
+    searcher = searcher_over(tmp_path, [
         translated("reply/cancel", {"en": ("Cancel", "Cancelled."), "ar": ("إلغاء الطلب", "لقد ألغيت طلبك.")}),
         translated("reply/status", {"en": ("Status", "On its way."), "ar": ("حالة الطلب", "الطلب في الطريق، تتبع الطلب.")}),
-    ], 1)
-    searcher = SnippetSearcher(tmp_path / "ix")
+    ])
     for ticket in ("من فضلكم ألغوا طلبي", "أريد الغاء الطلب", "هل يمكن أن تلغي طلبي؟"):
         best = searcher.suggest(ticket, "ar")["reply"][0]
         assert best.key == "reply/cancel", ticket
+
+
+def test_a_spoken_indonesian_cancel_reaches_the_cancel_reply(tmp_path):
+    # "batalin" is the spoken "batalkan"; the status reply says "pesanan" more often.
+    searcher = searcher_over(tmp_path, [
+        translated("reply/cancel", {"en": ("Cancel", "Cancelled."), "id": ("Membatalkan pesanan", "Pesanan sudah dibatalkan.")}),
+        translated("reply/status", {"en": ("Status", "On its way."),
+                                    "id": ("Status pesanan", "Pesanan Anda sedang dikirim, lacak pesanan di aplikasi.")}),
+    ])
+    assert searcher.suggest("kak tolong batalin pesanan saya ya", "id")["reply"][0].key == "reply/cancel"
