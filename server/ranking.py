@@ -43,6 +43,15 @@ LEARNER_SHARE_MAX = 0.95  # the learner's share of a snippet's score once it kno
 # halves (1-2 per reply) 1-5 were within 0.01 of each other on top-1; 3 keeps "likely"
 # right >= 93% on all three (bench/relevance.py; an offline sweep of the same rankings).
 LEARNER_HALF = 3.0
+# A learner probability from which a snippet the cold ranking lacks is added (0.01-0.15: ABCD and
+# near-neighbour dev halves within 0.01 of top-3; 0.25 cost 0.01)
+LEARNED_EXTRA = 0.01
+# A learner that has one ticket for each of ~20 replies gives every one of them a few per cent;
+# times even a small share, that outweighed the cold ranking's second and third (0.003-0.007 on
+# near-neighbour dev: "it's the text code that never comes" fell from 2nd to 11th). Below
+# LEARNED_FLOOR * LEARNER_HALF / (n + LEARNER_HALF) (0.075 at one example, 0.002 at 130) a
+# vote fades. Near-neighbour dev halves top-3 0.864 -> 0.893 (= cold); ABCD halves within 0.005.
+LEARNED_FLOOR = 0.1
 LEARNED_SHOWN = 0.15  # a learner probability from which "used for N tickets like this" is said
 # Words for the confidence, from the top: (lowest confidence, word). Tuned on dev so that
 # "likely" is right at least 85% of the time; below "possible" the sidebar says "no
@@ -296,6 +305,11 @@ def learner_share(examples: float) -> float:
     return LEARNER_SHARE_MAX * examples / (examples + LEARNER_HALF) if examples > 0 else 0.0
 
 
+def learned_floor(examples: int) -> float:
+    """Below this learner probability a snippet's vote fades (quadratically): little-taught noise."""
+    return LEARNED_FLOOR * LEARNER_HALF / (examples + LEARNER_HALF)
+
+
 def coverage(hit: Hit, terms: dict[str, int]) -> float:
     """The share of the ticket's distinct terms (in the hit's language) the snippet contains."""
     n = terms.get(hit.language, 0)
@@ -332,9 +346,10 @@ def blend(hits: list[Hit], learned: dict[str, float], examples: int, make_hit,
     if counts is None:
         counts = {h.key: h.learned_from for h in hits}
     # Every learned snippet's vote, shown or not: what the learner is trusted with in all.
-    voted = {k: learner_share(counts.get(k, 0)) * p for k, p in learned.items() if k != OTHER}
+    voted = {k: learner_share(counts.get(k, 0)) * p * min(1.0, p / learned_floor(counts.get(k, 0)))
+             for k, p in learned.items() if k != OTHER}
     for key in voted.keys() - by_key.keys():
-        if learned[key] >= 0.01:
+        if learned[key] >= LEARNED_EXTRA:
             by_key[key] = make_hit(key)
     other = learner_share(examples / max(classes, 1)) * learned.get(OTHER, 0.0) if learned else 0.0
     untrusted = max(0.0, 1.0 - sum(voted.values()) - other)
