@@ -70,8 +70,11 @@ def _load_session() -> None:
     g.console_user = {"id": found["user_id"], "name": found["name"], "role": found["role"]}
     g.console_csrf = found["csrf"]
     g.console_session = found["id_hash"]
-    g.console_notice = found["notice"]
-    if found["notice"]:
+    # Only a page load shows (and so takes) the notice. The editor's live preview is a POST
+    # from the page being left: fired while a slow save was answering, it took the "Saved ..."
+    # meant for the page the save redirects to.
+    if found["notice"] and request.method == "GET":
+        g.console_notice = found["notice"]
         store.set_notice(found["id_hash"], None)
 
 

@@ -295,6 +295,17 @@ def test_saving_the_editor_stores_a_new_version(manager_client, db):
     assert "Saved reply/cancel-unshipped as version 2" in manager_client.get(r.headers["Location"]).get_data(as_text=True)
 
 
+def test_a_preview_sent_while_a_save_answers_leaves_its_notice_to_the_next_page(manager_client):
+    # The editor's live preview (a POST from the page being left) can reach the server between
+    # the save and the page it redirects to: the notice is that page's.
+    key = "reply/cancel-unshipped"
+    form = editor_form(manager_client, key)
+    r = manager_client.post(f"/console/snippets/edit/{key}", data={**form, "title_ja": "別のタイトル", "action": "save"})
+    assert r.status_code == 302
+    assert manager_client.post("/console/snippets/preview", data={**form, "preview_ticket": "1001"}).status_code == 200
+    assert "Saved reply/cancel-unshipped as version 2" in manager_client.get(r.headers["Location"]).get_data(as_text=True)
+
+
 def test_the_editor_marks_a_snippet_public(manager_client, db):
     key = "reply/site-slow"
     form = editor_form(manager_client, key)
