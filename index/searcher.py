@@ -409,6 +409,15 @@ def _word_terms(language: str, word: str) -> tuple[str, ...]:
     return tuple(analyze(language, word))
 
 
+def mark_present(postings: list[tuple[np.ndarray, np.ndarray]], docs: np.ndarray, matrix: np.ndarray) -> None:
+    """Set ``matrix[t, c]`` where term ``t``'s postings hold ``docs[c]`` (a binary search of the
+    documents in each term's sorted ids)."""
+    for t, (ids, _) in enumerate(postings):
+        if len(ids):
+            pos = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+            matrix[t] |= ids[pos] == docs
+
+
 class _Query:
     """One ticket's terms per language over one view.
 
@@ -438,10 +447,7 @@ class _Query:
         if len(new):
             matrix = np.zeros((n_terms, len(new)), dtype=bool)
             for fieldname in (title_field(lang), body_field(lang), "tag_terms", learned_field(lang)):
-                for t, (ids, _) in enumerate(self.postings(lang, fieldname)):
-                    if len(ids):  # a binary search of the documents in the term's sorted ids
-                        pos = np.minimum(np.searchsorted(ids, new), len(ids) - 1)
-                        matrix[t] |= ids[pos] == new
+                mark_present(self.postings(lang, fieldname), new, matrix)
             self._columns.update(((lang, d), matrix[:, c]) for c, d in enumerate(new.tolist()))
         if not len(docs):
             return np.zeros((n_terms, 0), dtype=bool)
@@ -629,10 +635,7 @@ class SnippetSearcher:
         # Which English terms each of those documents has, in its title or body.
         matrix = np.zeros((len(english), len(docs)), dtype=bool)
         for fieldname, _, _ in fields:
-            for t, (ids, _) in enumerate(en_query.postings("en", fieldname)):
-                if len(ids):
-                    pos = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-                    matrix[t] |= ids[pos] == docs
+            mark_present(en_query.postings("en", fieldname), docs, matrix)
         terms = [origin[t] for t in english]
         query.loan_lang = language
         for column, doc in enumerate(docs.tolist()):
