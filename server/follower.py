@@ -88,13 +88,11 @@ def followed_elsewhere(index_dir: str | Path) -> bool:
     path = home_file(index_dir, "follower.lock")
     if not path.exists():
         return False
-    with open(path, "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)  # free: nobody follows (a holder may take it right after)
-        return False
+    handle = try_lock(path)
+    if handle is None:
+        return True
+    handle.close()  # free: nobody follows (a holder may take it right after)
+    return False
 
 
 @contextmanager
