@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
-from dataclasses import replace
 
 import numpy as np
 
@@ -362,8 +361,8 @@ def blend(hits: list[Hit], learned: dict[str, float], examples: int, make_hit,
         if key not in voted and untaught:
             p += other * cold[key] / untaught
         said = hit.learned_from if learned.get(key, 0.0) >= LEARNED_SHOWN else 0
-        out.append(replace(hit, confidence=round(min(p, 1.0), 4), learned_from=said,
-                           learned_score=round(learned.get(key, 0.0), 4)))
+        out.append(hit.replaced(confidence=round(min(p, 1.0), 4), learned_from=said,
+                                learned_score=round(learned.get(key, 0.0), 4)))
     out.sort(key=lambda h: (-h.confidence, -h.score, h.key))
     return out
 
@@ -415,7 +414,7 @@ def blend_kinds(ranking: dict[str, list[Hit]], text: str, language: str, learner
         model = learner.model(language, kind) if learner else None
         learned = model.predict(text) if model else {}
         counted = (lambda key, m=model: m.learned.get(key, 0)) if model else (lambda key: 0)
-        blended = blend([replace(h, learned_from=counted(h.key)) for h in hits], learned,
+        blended = blend([h.replaced(learned_from=counted(h.key)) for h in hits], learned,
                         model.examples if model else 0,
                         lambda key, k=kind: make_hit(key, k, counted(key)), terms,
                         len(model.learned) if model else 1, model.learned if model else None)
