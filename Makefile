@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# Test processes: most tests wait on servers and browsers, so two keep two cores busy.
+TEST_WORKERS ?= 2
 export REPLYASSIST_HOME ?= $(CURDIR)/instance
 
 .PHONY: install run test chromium bench-relevance bench-latency clean
@@ -35,7 +37,7 @@ chromium:
 	fi
 
 test: install chromium
-	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir . $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir . -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Relevance on the ABCD dev split (needs ../shared); see bench/README.md for the rest.
 bench-relevance: install
