@@ -17,6 +17,7 @@ the code before a change) in its own process, rounds alternating, so both see th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import hashlib
 import json
@@ -68,11 +69,23 @@ def schema_digest(tree: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def built_home(tree: Path, size: int, cache_dir: Path) -> Path:
-    """An imported home of ``size`` bench snippets for this tree's schema (built once, then reused)."""
+def built_home(tree: Path, size: int, cache_dir: Path, store_cache: Path | None = None) -> Path:
+    """An imported home of ``size`` bench snippets for this tree's schema (built once, then reused).
+
+    With ``store_cache``, the home comes from bench/latency.py's and bench/build.py's cache
+    (named by size and the pack's digest, whatever the schema): one 100k import, minutes long,
+    serves all three benches and both trees of an A/B, which must then share the index format.
+    """
     from latency import make_snippets, sentence_pool, write_pack  # the tree's bench/latency.py
     from server.process import flask_cli
 
+    if store_cache is not None:
+        from latency import imported_home
+        pack = cache_dir / f"pack-{size}.jsonl"
+        if not pack.exists():  # the seeded pack is the same every run: written once
+            pool, flows = sentence_pool()
+            write_pack(pack, make_snippets(size, pool, flows))
+        return imported_home(size, pack, cache_dir, store_cache, tree)[0]
     home = cache_dir / f"home-{size}-{schema_digest(tree)}"
     if (home / ".complete").exists():
         return home
@@ -199,7 +212,8 @@ def run_tree(tree: Path, args: argparse.Namespace) -> dict:
     """One measurement of ``tree`` in a child process (its own imports, its own caches)."""
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(tree),
                           "--size", str(args.size), "--queries", str(args.queries), "--warmup", str(args.warmup),
-                          "--cache-dir", str(args.cache_dir), "--profile", str(args.profile)],
+                          "--cache-dir", str(args.cache_dir), "--profile", str(args.profile)]
+                         + (["--store-cache", str(args.store_cache)] if args.store_cache else []),
                          stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(out.stdout)
 
@@ -207,7 +221,8 @@ def run_tree(tree: Path, args: argparse.Namespace) -> dict:
 def child(tree: Path, args: argparse.Namespace) -> None:
     # The tree's own bench/latency.py (the same seeded data): it puts its tree first on the path.
     sys.path[:0] = [str(tree), str(tree / "bench")]
-    home = built_home(tree, args.size, args.cache_dir)
+    with contextlib.redirect_stdout(sys.stderr):  # latency.py's progress lines: stdout is the result
+        home = built_home(tree, args.size, args.cache_dir, args.store_cache)
     with tempfile.TemporaryDirectory(prefix="request-cpu-") as scratch:
         copy = Path(scratch) / "home"
         shutil.copytree(home, copy)
@@ -242,6 +257,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=20, help="tickets sent first, not timed (default 20)")
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "request-cpu-cache",
                         help="where imported homes are kept between runs (default $TMPDIR/request-cpu-cache)")
+    parser.add_argument("--store-cache", type=Path, default=None,
+                        help="reuse (or fill) the imported homes of bench/latency.py --store-cache "
+                             "(keyed by size and pack digest; both trees must share the index format)")
     parser.add_argument("--baseline", type=Path, help="another code tree, measured in turn with this one")
     parser.add_argument("--rounds", type=int, default=1, help="measurements per tree, alternating (default 1)")
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N functions (stderr)")
@@ -250,6 +268,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.cache_dir = args.cache_dir.resolve()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
+    if args.store_cache:
+        args.store_cache = args.store_cache.resolve()
+        args.store_cache.mkdir(parents=True, exist_ok=True)
     if args.child:
         return child(args.child, args)
     trees = {"before": args.baseline.resolve()} if args.baseline else {}

@@ -62,6 +62,12 @@ LEARNED_SHOWN = 0.15  # a learner probability from which "used for N tickets lik
 LABELS = ((0.55, "likely"), (0.2, "possible"), (0.0, "unlikely"))
 
 
+@functools.lru_cache(maxsize=64)
+def _ticket_terms(language: str, asked: str) -> tuple[str, ...]:
+    """The ticket's analysed terms: the phrase step and the blend of one suggest both need them."""
+    return tuple(analyze(language, asked))
+
+
 def label(confidence: float) -> str:
     """The confidence in words."""
     return next(word for floor, word in LABELS if confidence >= floor)
@@ -114,7 +120,7 @@ def with_phrases(ranking: dict[str, list[Hit]], asked: str, snippets: dict[str, 
         for hit in hits:
             text = (snippets.get(hit.key) or {}).get("texts", {}).get(hit.language)
             if hit.language not in query:
-                query[hit.language] = word_pairs(analyze(hit.language, asked))
+                query[hit.language] = word_pairs(_ticket_terms(hit.language, asked))
             pairs = query[hit.language]
             if not text or not pairs:
                 lifted.append(hit)
@@ -408,7 +414,7 @@ def blend_kinds(ranking: dict[str, list[Hit]], text: str, language: str, learner
     """The blended, confidence-bearing ranking of each kind, cut to ``limit``."""
     langs = {h.language for hits in ranking.values() for h in hits}
     asked = asked_text(language, text)  # what the cold ranking was given (server/suggest)
-    terms = {lang: len(set(analyze(lang, asked))) for lang in langs}
+    terms = {lang: len(set(_ticket_terms(lang, asked))) for lang in langs}
     out = {}
     for kind, hits in ranking.items():
         model = learner.model(language, kind) if learner else None

@@ -26,3 +26,14 @@ def test_a_term_first_seen_after_the_query_was_numbered_still_counts():
     # A new text brings "zorblax" and "quuxwidget" into the vocabulary: the same query object must see them.
     assert query & text_pairs("en", "my zorblax quuxwidget broke") == _reference(query, "en", "my zorblax quuxwidget broke")
     assert query & text_pairs("en", "") == frozenset()
+
+
+def test_an_edited_text_gets_its_own_pairs_and_an_empty_one_none():
+    query = word_pairs(analyze("en", "the reset link never arrived in my inbox"))
+    before = "Click the reset link in the email we sent."
+    after = "Ask for a new code by text message."
+    assert query & text_pairs("en", before) == _reference(query, "en", before) != frozenset()
+    # Entries are keyed by a digest of the text: the edited text is analysed anew, not served the old pairs.
+    assert query & text_pairs("en", after) == _reference(query, "en", after) == frozenset()
+    assert query & text_pairs("en", before) == _reference(query, "en", before)
+    assert query & text_pairs("ja", "") == frozenset()
