@@ -239,6 +239,7 @@ NN_PACKS = [ROOT / "index" / "demo" / "policies.jsonl", ROOT / "index" / "demo" 
 NN_FILES = {"dev": ROOT / "bench" / "data" / "nn_dev.jsonl", "test": ROOT / "bench" / "data" / "nn_test.jsonl"}
 ABCD_FILES = {"dev": SHARED / "abcd" / "eval_dev.jsonl", "test": SHARED / "abcd" / "eval_test.jsonl"}
 FEW = 10  # "after 10 insertions per answer"
+FOLDS = 5  # learned from all dev lines but every FOLDS-th, asked on those
 
 
 def halves(lines: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -276,6 +277,10 @@ def suite(splits: set[str], with_peers: bool, misses: int, only: set[str] | None
                    (first_per_answer(teach_half, FEW),
                     [(f"{name} dev (odd lines), learned from {FEW}/answer of the even lines", ask_half)]),
                    (teach_half, [(f"{name} dev (odd lines), learned from all even lines", ask_half)])]
+        # The many-examples regime (a held-out judge replays ~130 per answer): four fifths of dev
+        # teach (~16 per ABCD policy) and the fifth they leave out asks.
+        configs.append(([l for i, l in enumerate(dev) if i % FOLDS],
+                        [(f"{name} dev (every {FOLDS}th line), learned from the other lines", dev[0::FOLDS])]))
         if "test" in splits and files["test"].exists():
             test = read_lines(files["test"])
             configs[0][1].append((f"{name} test, cold", test))

@@ -22,7 +22,7 @@ TITLE_BOOST = 2.5
 # learned. Scored at 3, a library where only some snippets had learned tickets broke: with one or
 # two tickets per reply the field's idf rewarded any snippet with learned text for generic words
 # (near-neighbour dev halves, learned: top-1 0.21 at 3, 0.56 at 0; ABCD 0.819 at 3, 0.811 at 0).
-# Its terms still count as coverage in stage two and in matched terms.
+# Nor do its terms count as coverage or matched terms (index/searcher.py term_matrix).
 LEARNED_BOOST = 0.0
 TAGS_BOOST = 1.0
 BODY_BOOST = 1.0

@@ -440,13 +440,18 @@ class _Query:
 
     def term_matrix(self, lang: str, docs: np.ndarray) -> np.ndarray:
         """Which of the documents contain each of ``lang``'s terms: a terms × docs boolean matrix
-        (a loanword counts where the snippet's English text has it)."""
+        (a loanword counts where the snippet's English text has it).
+
+        The snippet's own words only, not its learned tickets': those are the learner's evidence
+        (server/learner.py), behind its per-snippet share. Counted here they lifted the coverage
+        and the matched terms of any snippet someone had inserted, for generic words, outside
+        that share, and ``why`` listed words the snippet does not have."""
         n_terms = len(self.terms[lang])
         # Re-ranking asks for the candidates, matched terms for the hits kept among them.
         new = np.array([d for d in dict.fromkeys(docs.tolist()) if (lang, d) not in self._columns], dtype=np.int64)
         if len(new):
             matrix = np.zeros((n_terms, len(new)), dtype=bool)
-            for fieldname in (title_field(lang), body_field(lang), "tag_terms", learned_field(lang)):
+            for fieldname in (title_field(lang), body_field(lang), "tag_terms"):
                 mark_present(self.postings(lang, fieldname), new, matrix)
             self._columns.update(((lang, d), matrix[:, c]) for c, d in enumerate(new.tolist()))
         if not len(docs):

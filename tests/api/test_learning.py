@@ -116,3 +116,13 @@ def test_learned_text_is_indexed_in_the_background(demo, client, agent):
             break
         time.sleep(0.1)
     assert top["learned_from"] == 1
+
+
+def test_matched_terms_are_the_snippets_own_words_not_its_learned_tickets(demo, client, agent):
+    # "goat" and "chewed" are only in the learned ticket: the learner's evidence ("used for 1
+    # ticket like this one"), not words the reply has, so `why` must not say it matched them.
+    insert(client, agent, "reply/missing-package", "T-goat", GOAT)
+    top = suggest(client, agent, "a goat chewed my package on the porch, it never arrived")["replies"][0]
+    assert top["key"] == "reply/missing-package" and "used for 1 ticket like this one" in top["why"]
+    assert "packag" in top["matched_terms"]  # its own title: "Package marked delivered ..."
+    assert not {"goat", "chew"} & set(top["matched_terms"]) and "goat" not in top["why"]
