@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import mmap
 import os
 import pickle
 import subprocess
@@ -37,7 +36,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-FORMAT = 2  # bump when the published file's shape changes: an old file is then retrained
+FORMAT = 1  # bump when the published file's shape changes: an old file is then retrained
 # The trainer no longer shares a GIL with requests, so it may use more of a core than the
 # in-process learner's DUTY: between trainings it rests as long as the last one took.
 DUTY = 0.5
@@ -75,60 +74,21 @@ def identity(path: Path) -> tuple[int, int, int] | None:
     return st.st_ino, st.st_mtime_ns, st.st_size
 
 
-MAGIC = b"RAMODELS"  # then the header's length (8 bytes), the header (JSON), the pickle, the arrays
-ALIGN = 4096  # each array starts on a page: mapped in place, aligned for any dtype
-
-
 def publish(path: Path, models: dict, version: int, trained_at: float, took: float) -> None:
-    """Write the models aside and rename them into place (readers see the old file or the new).
-
-    The arrays (the classifiers' weights: 45 MB of the 46 at 10k) go after the pickle, each on
-    a page of its own, out of band (pickle protocol 5); ``load`` maps them in place. Unpickled
-    whole, the file held each worker's GIL for ~100 ms at every training (a request of that
-    worker waited meanwhile), and each worker kept its own copy of the weights.
-    """
-    buffers: list[pickle.PickleBuffer] = []
-    body = pickle.dumps({"format": FORMAT, "version": version, "trained_at": trained_at, "took": took,
-                         "models": models}, protocol=5, buffer_callback=buffers.append)
-    raws = [buffer.raw() for buffer in buffers]
-    header = json.dumps({"pickle": len(body), "buffers": [raw.nbytes for raw in raws]}).encode()
+    """Write the models aside and rename them into place (readers see the old file or the new)."""
     spare = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with open(spare, "wb") as handle:
-        handle.write(MAGIC + len(header).to_bytes(8, "little") + header)
-        handle.write(body)
-        for raw in raws:
-            handle.write(b"\0" * (-handle.tell() % ALIGN))
-            handle.write(raw)
+        pickle.dump({"format": FORMAT, "version": version, "trained_at": trained_at, "took": took,
+                     "models": models}, handle, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(spare, path)
-
-
-def _read(path: Path) -> dict:
-    with open(path, "rb") as handle:
-        if handle.read(len(MAGIC)) != MAGIC:
-            raise ValueError("not a models file of this version")
-        header = json.loads(handle.read(int.from_bytes(handle.read(8), "little")))
-        start = handle.tell()
-        body = handle.read(header["pickle"])
-        if len(body) != header["pickle"]:
-            raise ValueError("the file is shorter than its header says")
-        # Read-only and shared: the file is only ever replaced (renamed over), never written in
-        # place, and a mapping keeps the old inode's pages while a worker still uses them.
-        mapped = memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)) if header["buffers"] else None
-    buffers, offset = [], start + len(body)
-    for size in header["buffers"]:
-        offset += -offset % ALIGN
-        if offset + size > len(mapped):
-            raise ValueError("the file is shorter than its header says")
-        buffers.append(mapped[offset:offset + size])
-        offset += size
-    # The file is ours: written by this node's trainer in the node's own home.
-    return pickle.loads(body, buffers=buffers)
 
 
 def load(path: Path) -> dict | None:
     """The published models with their data version, or None if missing, torn or of another format."""
     try:
-        published = _read(path)
+        with open(path, "rb") as handle:
+            # The file is ours: written by this node's trainer in the node's own home.
+            published = pickle.load(handle)
         if not isinstance(published, dict) or published.get("format") != FORMAT:
             raise ValueError("not a models file of this version")
         return published

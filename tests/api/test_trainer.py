@@ -53,15 +53,6 @@ def test_a_worker_loads_the_published_models_and_ignores_a_corrupt_file(demo, cl
     assert worker.version == trained.version
     assert worker.model("en", "reply").learned["reply/return-window"] == len(ODD)
     assert not published.check()  # the same file is not read twice
-    ticket = "the scarf smells of smoke, can I send it back?"
-    assert worker.model("en", "reply").predict(ticket) == trained.model("en", "reply").predict(ticket)
-    # The weights are mapped from the file (shared by the workers), not copied into each.
-    assert not worker.model("en", "reply").classifier.coef_.flags.writeable
-
-    whole = worker.models_file.read_bytes()
-    spare = worker.models_file.with_name("torn.pickle")
-    spare.write_bytes(whole[:len(whole) - 100])  # a copy cut short: refused, not half read
-    assert load(spare) is None
 
     worker.models_file.write_bytes(b"not a pickle")  # torn or foreign: the last models stay
     assert load(worker.models_file) is None
