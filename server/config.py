@@ -52,10 +52,11 @@ DEFAULTS = {
     # share; the higher, the longer a busy node waits for a retrained model: at 10 on a loaded
     # 2-core machine a 10k training did not finish within a minute, bench/README.md).
     "TRAINER_NICE": 5,
-    # On Linux the training also runs under SCHED_IDLE: a serving process that wakes takes the
-    # core from it at once (at nice 5 a woken request could wait behind it for a time slice: the
-    # live pass's tail, bench/README.md fifth round); it still gets a small share of a busy core.
-    "TRAINER_IDLE": True,
+    # On Linux, also run the training under SCHED_IDLE: a serving process that wakes takes the
+    # core from it at once. Off by default: on a busy machine it starved the training (the
+    # models fell minutes behind) and did not reliably shorten the live tail (bench/README.md,
+    # fifth round).
+    "TRAINER_IDLE": False,
     # Serve /demo pages (the demo helpdesk). On under `make run`, off by default.
     "DEMO": False,
     # Per-customer offer limits: "strip" counts maria+x@ as maria@ (sub-addressing), "keep"
