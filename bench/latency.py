@@ -650,7 +650,8 @@ def measure(size: int, variants: dict[str, Path], fresh_homes, snippets: list[di
                 progress(f"size {size} [{name}]: live p50 {results[name]['live_ms']['p50']} "
                          f"p99 {results[name]['live_ms']['p99']} ms; {len(load.failed)} load requests failed; "
                          f"{load.done['insert'] / load.seconds:.2f} insertions/s and {load.done['save'] / load.seconds:.2f} "
-                         f"saves/s achieved; the server used {live_cpu[name]:.2f} cores of CPU; "
+                         f"saves/s achieved (save p50 {results[name]['live_load']['save_ms']['p50']} p99 "
+                         f"{results[name]['live_load']['save_ms']['p99']} ms); the server used {live_cpu[name]:.2f} cores of CPU; "
                          f"learner at the end: {describe_lag(learners.get(name))}")
         for name, server in servers.items():
             results[name]["memory"] = memory_summary(server)

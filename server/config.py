@@ -52,6 +52,11 @@ DEFAULTS = {
     # share; the higher, the longer a busy node waits for a retrained model: at 10 on a loaded
     # 2-core machine a 10k training did not finish within a minute, bench/README.md).
     "TRAINER_NICE": 5,
+    # On Linux, also run the training under SCHED_IDLE: a serving process that wakes takes the
+    # core from it at once. Off by default: on a busy machine it starved the training (the
+    # models fell minutes behind) and did not reliably shorten the live tail (bench/README.md,
+    # fifth round).
+    "TRAINER_IDLE": False,
     # Serve /demo pages (the demo helpdesk). On under `make run`, off by default.
     "DEMO": False,
     # Per-customer offer limits: "strip" counts maria+x@ as maria@ (sub-addressing), "keep"
@@ -73,7 +78,7 @@ ENV_PREFIX = "REPLYASSIST_"
 _FLOATS = {"DETECT_MIN_CONFIDENCE", "READY_MAX_LAG", "SEARCH_CACHE_MB", "EVENTS_PAUSE", "INDEX_FOLLOW_SECONDS"}
 _INTS = {"MAX_CONTENT_LENGTH", "INDEX_BUILD_PROCS", "INDEX_FOLLOW_MAX_WRITES", "CONSOLE_IDLE_MINUTES", "SNIPPET_CACHE",
          "PUBLIC_MAX_AGE", "REPEAT_WINDOW_DAYS", "REPEAT_ALERT_AT", "TRAINER_NICE"}
-_BOOLS = {"DEMO", "TESTING", "WARM_UP", "TRAINER_PROCESS"}
+_BOOLS = {"DEMO", "TESTING", "WARM_UP", "TRAINER_PROCESS", "TRAINER_IDLE"}
 
 
 def _coerce(name: str, value: str) -> object:

@@ -25,10 +25,13 @@ each poll, so any worker's ``/health`` can say when the node last looked at the 
 from __future__ import annotations
 
 import atexit
+import errno
 import fcntl
 import json
 import logging
 import os
+import select
+import stat
 import threading
 import time
 from contextlib import contextmanager
@@ -95,6 +98,72 @@ def followed_elsewhere(index_dir: str | Path) -> bool:
     return False
 
 
+def doorbell_path(index_dir: str | Path) -> Path:
+    """The FIFO in the node's home on which its follower waits between polls."""
+    return home_file(index_dir, "follower.bell")
+
+
+def ring(index_dir: str | Path) -> bool:
+    """Wake this node's follower now (a save waits for its commit); say whether one listens.
+
+    Without it the follower found a save at its next poll, up to ``INDEX_FOLLOW_SECONDS`` (0.4 s)
+    later, and the manager waited that long beside the commit itself. Nobody listening (no
+    FIFO, or one whose follower is gone: ``ENXIO``) just leaves the save to that poll.
+    """
+    try:
+        fd = os.open(doorbell_path(index_dir), os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # ENOENT: no follower made one; ENXIO: nobody reads it
+        return False
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        os.write(fd, b"\0")
+    except BlockingIOError:  # the pipe is full of rings the follower has not drained yet
+        pass
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+class Doorbell:
+    """The follower's end of its FIFO: wait for a ring or a timeout, whichever comes first."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            os.mkfifo(path, 0o600)
+        except FileExistsError:  # left by an earlier follower of this home: reuse it
+            pass
+        # Read and write: a FIFO with no writer open reads as end-of-file for ever (select would
+        # spin); holding a write end ourselves also lets stop() ring it. Linux opens this non-blocking.
+        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        if not stat.S_ISFIFO(os.fstat(self.fd).st_mode):
+            os.close(self.fd)
+            raise OSError(errno.EINVAL, f"{path} is not a FIFO")
+
+    def wait(self, timeout: float | None) -> bool:
+        """Block until someone rings (True) or ``timeout`` seconds pass (False); drain the rings."""
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return False
+        try:
+            while os.read(self.fd, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        return True
+
+    def ring(self) -> None:
+        try:
+            os.write(self.fd, b"\0")
+        except OSError:  # full (rung already), or closed by the loop's release meanwhile
+            pass
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
 @contextmanager
 def file_lock(path: Path, *, wait: bool = False) -> Iterator[bool]:
     """Hold an exclusive lock on ``path`` if no other process (or handle) holds it; say whether.
@@ -132,6 +201,7 @@ class Follower(Reindexer):
         self._stopping = threading.Event()
         self._lead_handle = None  # the open, locked lock file while this process follows
         self._poller: Store | None = None  # one connection for the polls, kept open
+        self._bell: Doorbell | None = None  # while leading a watching follower: rung by saves
         self.polls, self.applied, self.rebuilds = 0, 0, 0
         self.last_poll: float | None = None
         self.last_error: str | None = None
@@ -149,12 +219,22 @@ class Follower(Reindexer):
         """Stop the thread (it finishes what it is applying), release the lock, close the store."""
         self._stopping.set()
         self._wake.set()
+        if self._bell is not None:
+            self._bell.ring()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
         self._release()
 
+    def poke(self) -> None:
+        super().poke()
+        if self._bell is not None:  # the loop waits on the FIFO, not on the event
+            self._bell.ring()
+
     def _release(self) -> None:
+        if self._bell is not None:  # before the lock: the next leader opens the FIFO anew
+            self._bell.close()
+            self._bell = None
         if self._lead_handle is not None:
             self._lead_handle.close()
             self._lead_handle = None
@@ -169,13 +249,26 @@ class Follower(Reindexer):
         if not self.lead:
             return False
         self._lead_handle = try_lock(self.lock_path)
+        if self._lead_handle is not None and self.watch:
+            try:
+                self._bell = Doorbell(doorbell_path(self.index_dir))
+            except OSError as exc:  # saves then wait for the next poll, as before
+                log.warning("no doorbell for this node's follower (%s): saves wait for its poll", exc)
         return self._lead_handle is not None
 
     # -- the loop -----------------------------------------------------------------------
+    def _wait(self) -> bool:
+        """Wait for the next poll (or a ring); say whether this process logged something."""
+        if self._bell is None:
+            return self._wake.wait(self.PERIOD if self.watch else None)
+        if not self._wake.is_set():
+            self._bell.wait(self.PERIOD)  # a ring means "poll now", like the period ending early
+        return self._wake.is_set()
+
     def _run(self) -> None:
         try:
             while not self._stopping.is_set():
-                woken = self._wake.wait(self.PERIOD if self.watch else None)
+                woken = self._wait()
                 self._wake.clear()
                 if self._stopping.is_set() or not Path(self.index_dir).parent.exists():
                     return  # stopped, or the home went away (a test's tmp dir)

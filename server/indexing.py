@@ -38,9 +38,10 @@ log = logging.getLogger(__name__)
 BULK_KEYS = 5_000
 COMPACT_EVERY = 600.0  # seconds between trims of the applied part of the change log
 KEEP_WRITES = 3_600.0  # applied writes stay in the log this long (so recent claims stay verifiable)
-# How long a save waits for the node's trainer process to index it (it looks at the store every
-# INDEX_FOLLOW_SECONDS, 0.4; a commit took 0.1-0.5 s at 10k, seconds on a machine at load 10)
-# before committing in the request itself; and how often it looks.
+# How long a save waits for the node's trainer process to index it (the save rings its doorbell,
+# server/follower.py, else it looks at the store every INDEX_FOLLOW_SECONDS, 0.4; a commit took
+# 0.1-0.5 s at 10k, seconds on a machine at load 10) before committing in the request itself;
+# and how often it looks.
 FOLLOWER_WAIT = 15.0
 FOLLOWER_POLL = 0.02
 
@@ -99,8 +100,9 @@ def applied_elsewhere(index_dir: str | Path, seq: int, timeout: float) -> bool:
     A save's Whoosh commit in the request held its worker's GIL for ~100 ms at 10k snippets,
     against every suggest that worker served meanwhile (bench/latency.py's live pass).
     """
-    from server.follower import followed_elsewhere
+    from server.follower import followed_elsewhere, ring
 
+    ring(index_dir)  # the follower polls now, not at the end of its period
     deadline, seen = time.monotonic() + timeout, None
     while followed_elsewhere(index_dir):
         generation = latest_generation(index_dir)

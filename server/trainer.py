@@ -55,7 +55,8 @@ def options(app) -> dict:
     from server.indexing import watching
     follow = {"index_dir": app.config["INDEX_DIR"], "period": app.config["INDEX_FOLLOW_SECONDS"],
               "max_writes": app.config["INDEX_FOLLOW_MAX_WRITES"]}
-    return {"nice": app.config["TRAINER_NICE"], "follow": follow if watching(app) else None}
+    return {"nice": app.config["TRAINER_NICE"], "idle": app.config["TRAINER_IDLE"],
+            "follow": follow if watching(app) else None}
 
 
 def models_path(index_dir: str | Path) -> Path:
@@ -137,7 +138,7 @@ def _exit_when_parent_closes() -> None:
 
 
 def main() -> None:
-    """``python -m server.trainer``: read ``{"database", "path", "nice", "follow"}`` from stdin, then train until stdin closes."""
+    """``python -m server.trainer``: read ``{"database", "path", "nice", "idle", "follow"}`` from stdin, then train until stdin closes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [trainer %(process)d] %(levelname)s %(message)s")
     config = json.loads(sys.stdin.readline())
     follow = config.get("follow")
@@ -153,6 +154,11 @@ def main() -> None:
         threading.Event().wait()  # until stdin closes
     threading.Thread(target=_exit_when_parent_closes, daemon=True).start()
     os.nice(config.get("nice", 0))
+    if config.get("idle") and hasattr(os, "SCHED_IDLE"):
+        try:  # after the fork: the follower, whose commits saves wait for, keeps normal priority
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError as exc:  # a container may refuse it: the niceness alone then
+            log.warning("the trainer could not take SCHED_IDLE (%s); it runs at nice %s", exc, config.get("nice"))
     run(config["database"], Path(config["path"]), parent=os.getppid())
 
 

@@ -12,7 +12,7 @@ import pytest
 from index.indexer import indexed_state, open_index
 from server import create_app, indexing
 from server.db import open_store
-from server.follower import Follower, read_rebuilds
+from server.follower import Follower, doorbell_path, read_rebuilds, ring
 from server.indexing import index_health
 from tests.api.test_index_sync import search_keys, store_and_index_agree
 from tests.conftest import BOTH_STORES
@@ -147,6 +147,33 @@ def test_a_save_waits_for_the_trainer_process_commit_and_is_searchable_when_it_a
     finally:
         trainer.stop()
         keeper.stop()
+
+
+def test_a_save_rings_the_follower_which_commits_it_long_before_its_next_poll(demo, client, agent, manager):
+    keeper = serving_aside(demo)
+    # A follower that would not look at the store on its own for a minute: the save's wait
+    # (FOLLOWER_WAIT, 15 s) ends first, so only the doorbell can make it the follower's commit.
+    trainer = follower_of(demo, watch=True, period=60.0)
+    assert trainer.leads()
+    trainer.start()
+    try:
+        assert client.post("/api/v1/snippets", json=UMBRELLA, headers=manager).status_code == 201
+        assert search_keys(client, agent, "umbrella") == [UMBRELLA["key"]]
+        assert trainer.applied == 1  # the follower's commit, not the request's own after the wait
+    finally:
+        trainer.stop()
+        keeper.stop()
+    assert doorbell_path(demo.config["INDEX_DIR"]).exists()  # left for the next leader to reuse
+    assert not ring(demo.config["INDEX_DIR"])  # nobody listens any more: saves fall back to waiting
+
+
+def test_ringing_a_node_without_a_follower_says_nobody_listens(demo):
+    assert not ring(demo.config["INDEX_DIR"])  # no FIFO at all
+    follower = follower_of(demo)  # leads, but does not watch: no doorbell
+    try:
+        assert follower.leads() and not ring(demo.config["INDEX_DIR"])
+    finally:
+        follower.stop()
 
 
 def test_a_save_commits_itself_when_no_follower_runs_or_none_indexes_it_in_time(demo, client, agent, manager,

@@ -83,8 +83,9 @@ def test_only_one_trainer_runs_per_node_and_another_worker_takes_over(demo, tmp_
 def server(demo_template, tmp_path_factory):
     """One real server (the production path: not TESTING) over a copy of the demo home."""
     home = copy_demo_home(demo_template, tmp_path_factory.mktemp("trainer") / "home")
-    # An equal share of the cores: a loaded test machine must not starve the niced trainer.
-    with ServerProcess(home, threads=2, log=home / "server.stderr", env={"REPLYASSIST_TRAINER_NICE": "0"}) as running:
+    # An equal share of the cores: a loaded test machine must not starve the niced (or idle) trainer.
+    with ServerProcess(home, threads=2, log=home / "server.stderr", env={"REPLYASSIST_TRAINER_NICE": "0",
+                                                                           "REPLYASSIST_TRAINER_IDLE": "0"}) as running:
         yield running, demo_token(home)
 
 
