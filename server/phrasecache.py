@@ -89,6 +89,11 @@ def _encode(language: str, text: str) -> Pairs:
     return Pairs(array("q", numbers), vocabulary)
 
 
+def _cost(pairs: Pairs) -> int:
+    """The bytes one entry counts against ``BUDGET``."""
+    return pairs.numbers.itemsize * len(pairs.numbers) + _OVERHEAD
+
+
 def text_pairs(language: str, text: str) -> Pairs:
     """The word pairs of one text in one language (cached)."""
     global _bytes
@@ -102,14 +107,14 @@ def text_pairs(language: str, text: str) -> Pairs:
             _texts.move_to_end(key)
             return found
     pairs = _encode(language, text)
-    size = pairs.numbers.itemsize * len(pairs.numbers) + _OVERHEAD
+    size = _cost(pairs)
     with _lock:
         if key not in _texts:
             _texts[key] = pairs
             _bytes += size
             while _bytes > BUDGET and len(_texts) > 1:
                 _, old = _texts.popitem(last=False)
-                _bytes -= old.numbers.itemsize * len(old.numbers) + _OVERHEAD
+                _bytes -= _cost(old)
     return pairs
 
 
